@@ -1,0 +1,61 @@
+"""pgany: a pure-Python PostgreSQL driver for anyio (trio and asyncio).
+
+::
+
+    async with pgany.connect("postgresql://app@localhost/app") as client:
+        row = await client.query_one("SELECT $1::int + 1 AS n", 41)
+"""
+
+from pgany._driver import Notification
+from pgany._rows import Column, Row, SimpleQueryRow
+from pgany.client import (
+    CancelToken,
+    Client,
+    CommandComplete,
+    SimpleQueryMessage,
+    SimpleRowDescription,
+    Statement,
+    connect,
+    run_connection,
+)
+from pgany.config import Config
+from pgany.errors import (
+    ConnectError,
+    ConnectionClosed,
+    DatabaseError,
+    DecodeError,
+    EncodeError,
+    Error,
+    InterfaceError,
+    ProtocolError,
+    RowCountError,
+)
+from pgany.types import Interval
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "CancelToken",
+    "Client",
+    "Column",
+    "CommandComplete",
+    "Config",
+    "ConnectError",
+    "ConnectionClosed",
+    "DatabaseError",
+    "DecodeError",
+    "EncodeError",
+    "Error",
+    "InterfaceError",
+    "Interval",
+    "Notification",
+    "ProtocolError",
+    "Row",
+    "RowCountError",
+    "SimpleQueryMessage",
+    "SimpleQueryRow",
+    "SimpleRowDescription",
+    "Statement",
+    "connect",
+    "run_connection",
+]

@@ -1,0 +1,354 @@
+"""The connection task: the only code that does I/O on an established session.
+
+One :class:`Driver` per connection. Its :meth:`Driver.run` runs inside a task
+group the user can see (``pgany.connect`` or the user's own, through
+``pgany.run_connection``) and runs two loops: the reader reads the socket in
+large chunks, feeds the protocol core and resolves each finished request's
+waiter; the writer sends whatever the core has queued, in one send per
+wake-up, so requests issued while the socket is busy are coalesced.
+
+The driver makes no protocol decision: those live in :mod:`pgany.protocol`.
+Transport errors are translated here, once, into :class:`~pgany.ConnectionClosed`
+with the original error as its cause.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+import anyio.abc
+
+from pgany.errors import ConnectionClosed, DatabaseError, ProtocolError
+from pgany.protocol import NEED_DATA, Connection, ConnectionEnded, Request, RequestDone
+from pgany.protocol.messages import NoticeResponse, NotificationResponse, ParameterStatus
+
+__all__ = ["Driver", "Notification"]
+
+logger = logging.getLogger("pgany")
+
+#: Bytes asked of the socket per read.
+READ_SIZE = 256 * 1024
+#: Seconds allowed for a CancelRequest (connect, send, wait for the server to close).
+CANCEL_TIMEOUT = 5.0
+
+
+class Notification:
+    """A NOTIFY received on a channel this session listens to."""
+
+    __module__ = "pgany"
+    __slots__ = ("channel", "payload", "process_id")
+
+    def __init__(self, process_id: int, channel: str, payload: str) -> None:
+        #: The process ID of the notifying session.
+        self.process_id = process_id
+        #: The channel name.
+        self.channel = channel
+        #: The payload string ('' if none was given).
+        self.payload = payload
+
+    def __repr__(self) -> str:
+        return f"Notification(process_id={self.process_id}, channel={self.channel!r}, payload={self.payload!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Notification):
+            return NotImplemented
+        return (self.process_id, self.channel, self.payload) == (
+            other.process_id,
+            other.channel,
+            other.payload,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.process_id, self.channel, self.payload))
+
+
+class Driver:
+    """Moves bytes between one socket and one :class:`~pgany.protocol.Connection`."""
+
+    def __init__(
+        self,
+        proto: Connection,
+        stream: anyio.abc.ByteStream,
+        *,
+        on_notice: Callable[[DatabaseError], object] | None = None,
+        notification_buffer: int = 10_000,
+    ) -> None:
+        self.proto = proto
+        self.stream = stream
+        self._on_notice = on_notice
+        self._wake_writer = anyio.Event()
+        self._drained: anyio.Event | None = None
+        self._finished = anyio.Event()
+        self._scope: anyio.CancelScope | None = None
+        #: Why the connection is unusable (``None`` while it works).
+        self.closed_error: ConnectionClosed | None = None
+        self._closing = False
+        self.notifications: deque[Notification] = deque(maxlen=notification_buffer)
+        self.notifications_dropped = 0
+        self._notify_event: anyio.Event | None = None
+        self._parameter_listeners: list[Callable[[str, str], object]] = []
+        self._tg: anyio.abc.TaskGroup | None = None
+        #: Sends a CancelRequest for this session (set by the client).
+        self.canceller: Callable[[], Awaitable[None]] | None = None
+        self._cancel_done: anyio.Event | None = None
+
+    # -- called by the client ----------------------------------------------------
+
+    def send(self, data: bytes | bytearray, request: Request) -> Request:
+        """Queue one request's bytes; raises ConnectionClosed if the connection is gone."""
+        if self.closed_error is not None:
+            raise ConnectionClosed(str(self.closed_error)) from self.closed_error.__cause__
+        request.waiter = anyio.Event()
+        self.proto.send_request(data, request)
+        self._wake()
+        return request
+
+    def send_raw(self, data: bytes | bytearray) -> None:
+        """Queue bytes outside a request (COPY data)."""
+        self.proto.send_copy(data)
+        self._wake()
+
+    def _wake(self) -> None:
+        event = self._wake_writer
+        if not event.is_set():
+            event.set()
+
+    def abandon(self, request: Request) -> None:
+        """The caller stopped waiting for *request*: its results will be discarded.
+
+        If the server is running it and nothing is queued behind it, a
+        CancelRequest is sent (best effort, bounded in time) so the server
+        stops working on it. Until that request has finished, new requests
+        wait, so that a late cancel can never hit someone else's query.
+        """
+        request.discard = True
+        if (
+            request.done
+            or self.closed_error is not None
+            or self.canceller is None
+            or self._tg is None
+            or self._cancel_done is not None
+            or self.proto.head is not request
+            or self.proto.in_flight != 1
+        ):
+            return
+        self._cancel_done = anyio.Event()
+        self._tg.start_soon(self._cancel, request)
+
+    async def _cancel(self, request: Request) -> None:
+        try:
+            assert self.canceller is not None
+            with anyio.move_on_after(CANCEL_TIMEOUT):
+                await self.canceller()
+        except Exception as exc:  # best effort: the query just runs to its end
+            logger.debug("sending CancelRequest failed: %r", exc)
+        finally:
+            with anyio.CancelScope(shield=True), anyio.move_on_after(CANCEL_TIMEOUT):
+                await request.waiter.wait()
+            done, self._cancel_done = self._cancel_done, None
+            if done is not None:
+                done.set()
+
+    async def wait_cancel_done(self) -> None:
+        """Wait while a CancelRequest for an abandoned request is in progress."""
+        while self._cancel_done is not None:
+            await self._cancel_done.wait()
+
+    async def wait_drained(self) -> None:
+        """Wait until no request is in flight."""
+        while self.proto.in_flight and self.closed_error is None:
+            if self._drained is None:
+                self._drained = anyio.Event()
+            await self._drained.wait()
+
+    async def wait_notification(self) -> None:
+        """Wait until a notification is buffered or the connection ends."""
+        while not self.notifications and self.closed_error is None:
+            if self._notify_event is None:
+                self._notify_event = anyio.Event()
+            await self._notify_event.wait()
+
+    async def aclose(self, timeout: float = 5.0) -> None:
+        """Send Terminate, close the socket and wait for the loops to stop."""
+        if not self._closing:
+            self._closing = True
+            if self.closed_error is None:
+                self._mark_closed(ConnectionClosed("the connection is closed"), cause=None)
+                self.proto.terminate()
+                assert self.closed_error is not None
+                for req in self.proto.fail_all(self.closed_error):
+                    self._resolve(req)
+                self._wake_all()
+                self._wake()
+        with anyio.CancelScope(shield=True):
+            with anyio.move_on_after(timeout):
+                await self._finished.wait()
+            if not self._finished.is_set() and self._scope is not None:
+                self._scope.cancel()
+                await self._finished.wait()
+
+    # -- the connection task --------------------------------------------------------
+
+    async def run(self) -> None:
+        """Run the reader and writer until the connection ends."""
+        try:
+            async with anyio.create_task_group() as tg:
+                self._scope = tg.cancel_scope
+                self._tg = tg
+                tg.start_soon(self._writer)
+                await self._reader()
+                tg.cancel_scope.cancel()
+        finally:
+            self._tg = None
+            if self.closed_error is None:
+                self._mark_closed(ConnectionClosed("the connection task stopped"), cause=None)
+            for req in self.proto.fail_all(self.closed_error or ConnectionClosed("closed")):
+                self._resolve(req)
+            self._wake_all()
+            with anyio.CancelScope(shield=True):
+                try:
+                    await self.stream.aclose()
+                except Exception:  # the socket is already gone: nothing to report
+                    pass
+            self._finished.set()
+
+    async def _reader(self) -> None:
+        proto = self.proto
+        stream = self.stream
+        while True:
+            try:
+                data = await stream.receive(READ_SIZE)
+            except anyio.EndOfStream:
+                data = b""
+            except (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
+                if self._closing:
+                    return
+                self._broken(exc)
+                return
+            proto.receive_data(data)
+            try:
+                while True:
+                    event = proto.next_event()
+                    if event is NEED_DATA:
+                        break
+                    if type(event) is RequestDone:
+                        self._resolve(event.request)
+                    elif isinstance(event, ConnectionEnded):
+                        self._ended(event.error)
+                        return
+                    else:
+                        self._deliver(event)
+            except ProtocolError as exc:
+                logger.error("closing the connection: %s", exc)
+                self._broken(exc)
+                return
+            if proto.in_flight == 0 and self._drained is not None:
+                self._drained.set()
+                self._drained = None
+            # The core may have queued an answer (a CopyFail it decided on).
+            self._wake()
+            if not data:
+                self._ended(proto.end_error)
+                return
+
+    async def _writer(self) -> None:
+        proto = self.proto
+        stream = self.stream
+        while True:
+            await self._wake_writer.wait()
+            self._wake_writer = anyio.Event()
+            data = proto.data_to_send()
+            if data:
+                try:
+                    await stream.send(data)
+                except (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
+                    if self._closing:
+                        return
+                    self._broken(exc)
+                    if self._scope is not None:
+                        self._scope.cancel()
+                    return
+            if self._closing and self.proto.in_flight == 0:
+                # Terminate (if any) is sent: end the session from our side.
+                try:
+                    await stream.send_eof()
+                except Exception:  # not every stream can half-close
+                    pass
+                if self._scope is not None:
+                    self._scope.cancel()
+                return
+
+    # -- resolution -----------------------------------------------------------------
+
+    def _resolve(self, req: Request) -> None:
+        waiter = req.waiter
+        if waiter is not None:
+            waiter.set()
+
+    def _deliver(self, event: Any) -> None:
+        if type(event) is NotificationResponse:
+            if len(self.notifications) == self.notifications.maxlen:
+                self.notifications_dropped += 1
+                if self.notifications_dropped == 1 or self.notifications_dropped % 1000 == 0:
+                    logger.warning(
+                        "notification buffer full (%d): dropped the oldest (%d dropped so far)",
+                        self.notifications.maxlen,
+                        self.notifications_dropped,
+                    )
+            self.notifications.append(Notification(event.process_id, event.channel, event.payload))
+            if self._notify_event is not None:
+                self._notify_event.set()
+                self._notify_event = None
+        elif type(event) is NoticeResponse:
+            notice = DatabaseError.from_fields(event.as_dict())
+            if self._on_notice is not None:
+                try:
+                    self._on_notice(notice)
+                except Exception:
+                    logger.exception("on_notice callback failed")
+            else:
+                logger.info("%s", notice)
+        elif type(event) is ParameterStatus:
+            for listener in self._parameter_listeners:
+                listener(event.name, event.value)
+
+    def _mark_closed(self, error: ConnectionClosed, cause: BaseException | None) -> None:
+        if self.closed_error is None:
+            error.__cause__ = cause
+            self.closed_error = error
+
+    def _broken(self, exc: BaseException) -> None:
+        closed = ConnectionClosed(f"the connection is broken: {exc}")
+        closed.__cause__ = exc
+        self._mark_closed(closed, exc)
+        for req in self.proto.fail_all(closed):
+            self._resolve(req)
+        self._wake_all()
+
+    def _ended(self, error: BaseException | None) -> None:
+        if self.closed_error is None:
+            if error is None:
+                self._mark_closed(ConnectionClosed("the connection is closed"), cause=None)
+            else:
+                msg = "the server closed the connection"
+                if isinstance(error, DatabaseError):
+                    msg += f": {error.message}"
+                self._mark_closed(ConnectionClosed(msg), cause=error)
+        for req in self.proto.fail_all(self.closed_error or ConnectionClosed("closed")):
+            self._resolve(req)
+        self._wake_all()
+
+    def _wake_all(self) -> None:
+        if self._cancel_done is not None:
+            self._cancel_done.set()
+            self._cancel_done = None
+        if self._drained is not None:
+            self._drained.set()
+            self._drained = None
+        if self._notify_event is not None:
+            self._notify_event.set()
+            self._notify_event = None

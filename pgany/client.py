@@ -1,0 +1,810 @@
+"""The user API: :class:`Client`, :class:`Statement`, and how to connect.
+
+Every call builds one request (bytes ending in Sync, or a simple Query),
+hands it to the connection task and waits for that request's own outcome,
+so any number of tasks can share one client: their requests are pipelined
+on the socket and their results come back in order.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import struct
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from types import TracebackType
+from typing import Any
+
+import anyio
+import anyio.abc
+
+from pgany._driver import Driver, Notification
+from pgany._rows import Column, Row, SimpleQueryRow, row_class, simple_row_class
+from pgany.config import Config
+from pgany.errors import (
+    ConnectionClosed,
+    DatabaseError,
+    DecodeError,
+    EncodeError,
+    Error,
+    InterfaceError,
+    ProtocolError,
+    RowCountError,
+)
+from pgany.protocol import Request, Result
+from pgany.protocol import frontend as fe
+from pgany.protocol.messages import RowDescription
+from pgany.protocol.pipeline import RowFactory
+from pgany.types import TypeRegistry, json_codecs
+from pgany.types import registry as global_registry
+from pgany.types._registry import Codec, Format
+
+__all__ = [
+    "CancelToken",
+    "Client",
+    "CommandComplete",
+    "SimpleQueryMessage",
+    "SimpleRowDescription",
+    "Statement",
+    "connect",
+    "run_connection",
+]
+
+_I16 = struct.Struct("!h")
+_I32 = struct.Struct("!i")
+_unpack_i32 = _I32.unpack_from
+_unpack_i16 = _I16.unpack_from
+
+# "cached plan must not change result type": the server wants a fresh Parse.
+_STALE_PLAN_ROUTINES = ("RevalidateCachedQuery", "CheckCachedPlan")
+_COPY_RE = re.compile(r"\bcopy\b", re.IGNORECASE)
+
+
+class CommandComplete:
+    """The end of one statement in :meth:`Client.simple_query`: its tag and row count."""
+
+    __module__ = "pgany"
+    __slots__ = ("rows", "tag")
+
+    def __init__(self, tag: str, rows: int) -> None:
+        #: The command tag (``"INSERT 0 1"``, ``"SELECT 3"``...).
+        self.tag = tag
+        #: The number of rows the command affected or returned.
+        self.rows = rows
+
+    def __repr__(self) -> str:
+        return f"CommandComplete(tag={self.tag!r}, rows={self.rows})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CommandComplete):
+            return NotImplemented
+        return (self.tag, self.rows) == (other.tag, other.rows)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class SimpleRowDescription:
+    """The column names of the rows that follow, in :meth:`Client.simple_query`."""
+
+    __module__ = "pgany"
+    __slots__ = ("columns",)
+
+    def __init__(self, columns: Sequence[str]) -> None:
+        #: The column names.
+        self.columns: tuple[str, ...] = tuple(columns)
+
+    def __repr__(self) -> str:
+        return f"SimpleRowDescription(columns={list(self.columns)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SimpleRowDescription):
+            return NotImplemented
+        return self.columns == other.columns
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+SimpleQueryMessage = SimpleRowDescription | SimpleQueryRow | CommandComplete
+
+
+class Statement:
+    """A prepared statement: its SQL, parameter types and result columns.
+
+    Made by :meth:`Client.prepare` (or, behind the scenes, by the statement
+    cache). Executing it again skips Parse.
+    """
+
+    __module__ = "pgany"
+    __slots__ = (
+        "_client",
+        "_param_codecs",
+        "_param_formats",
+        "_result_formats",
+        "_row_factory",
+        "_bind_prefix",
+        "_parse",
+        "columns",
+        "exclusive",
+        "name",
+        "params",
+        "sql",
+    )
+
+    def __init__(
+        self,
+        client: Client,
+        name: str,
+        sql: str,
+        param_oids: Sequence[int],
+        description: RowDescription | None,
+        explicit_types: Sequence[int] = (),
+    ) -> None:
+        registry = client._registry
+        #: The SQL text.
+        self.sql = sql
+        #: The server-side name (``""`` for the unnamed statement).
+        self.name = name
+        #: The parameter type OIDs, as the server reported them.
+        self.params: tuple[int, ...] = tuple(param_oids)
+        fields = description.fields if description is not None else ()
+        #: The result columns (empty for a statement that returns no rows).
+        self.columns: tuple[Column, ...] = tuple(
+            Column(f.name, f.type_oid, client._type_name(f.type_oid), f.table_oid, f.column_id)
+            for f in fields
+        )
+        self.exclusive = bool(_COPY_RE.search(sql))
+        self._client = client
+        self._param_codecs = [registry.for_param(oid) for oid in self.params]
+        self._param_formats = tuple(int(c.format) for c in self._param_codecs)
+        result_codecs = [registry.for_result(f.type_oid) for f in fields]
+        self._result_formats = tuple(int(c.format) for c in result_codecs)
+        self._row_factory: RowFactory | None = (
+            _make_row_factory(self.columns, result_codecs) if fields else None
+        )
+        self._bind_prefix = fe.encode_bind_prefix("", name)
+        # The unnamed statement is re-parsed in every request, so each request
+        # stands alone even when other tasks' requests run in between.
+        self._parse = fe.encode_parse("", sql, self.params) if not name else b""
+
+    def __repr__(self) -> str:
+        return f"<pgany.Statement {self.name or '(unnamed)'} params={list(self.params)} sql={self.sql!r}>"
+
+    def _encode(self, params: Sequence[Any]) -> bytes:
+        """Parse (for the unnamed statement) + Bind + Execute, without Sync."""
+        codecs = self._param_codecs
+        if len(params) != len(codecs):
+            raise InterfaceError(
+                f"the statement takes {len(codecs)} parameter{'s' if len(codecs) != 1 else ''}, "
+                f"{len(params)} given"
+            )
+        parts: list[bytes | bytearray] = [self._bind_prefix, _formats(self._param_formats), _I16.pack(len(params))]
+        for i, (value, codec) in enumerate(zip(params, codecs)):
+            if value is None:
+                parts.append(b"\xff\xff\xff\xff")
+                continue
+            try:
+                assert codec.encode is not None
+                data = codec.encode(value)
+            except EncodeError as exc:
+                raise EncodeError(f"parameter ${i + 1} ({codec_name(codec, self.params[i])}): {exc}") from exc
+            except Exception as exc:
+                raise EncodeError(
+                    f"cannot encode parameter ${i + 1} as {codec_name(codec, self.params[i])} "
+                    f"from Python {type(value).__name__}: {exc}"
+                ) from exc
+            parts.append(_I32.pack(len(data)))
+            parts.append(data)
+        parts.append(_formats(self._result_formats))
+        body = b"".join(parts)
+        return b"".join((self._parse, b"B", _I32.pack(len(body) + 4), body, _EXECUTE_ALL))
+
+
+_EXECUTE_ALL = fe.encode_execute("", 0)
+
+
+def codec_name(codec: Codec, oid: int) -> str:
+    return codec.name if codec.oid == oid else f"type {oid}"
+
+
+def _formats(formats: Sequence[int]) -> bytes:
+    if not formats:
+        return b"\x00\x00"
+    if all(f == formats[0] for f in formats):
+        return b"\x00\x01" + _I16.pack(formats[0])
+    return _I16.pack(len(formats)) + b"".join(_I16.pack(f) for f in formats)
+
+
+def _make_row_factory(columns: Sequence[Column], codecs: Sequence[Codec]) -> RowFactory:
+    """Precompute one statement's DataRow decoder."""
+    decoders = tuple(c.decode for c in codecs)
+    ncols = len(decoders)
+    cls = row_class(columns)
+    new = tuple.__new__
+
+    def decode_row(buf: memoryview, start: int, end: int) -> Row:
+        if _unpack_i16(buf, start)[0] != ncols:
+            raise ProtocolError(
+                f"DataRow has {_unpack_i16(buf, start)[0]} columns, RowDescription said {ncols}"
+            )
+        pos = start + 2
+        values = []
+        append = values.append
+        try:
+            for dec in decoders:
+                n = _unpack_i32(buf, pos)[0]
+                pos += 4
+                if n < 0:
+                    append(None)
+                else:
+                    append(dec(buf[pos : pos + n]))  # type: ignore[misc]
+                    pos += n
+        except Exception as exc:
+            if pos > end:
+                raise ProtocolError("DataRow is shorter than its fields") from exc
+            col = columns[len(values)]
+            raise DecodeError(
+                f"cannot decode column {col.name!r} ({col.type_name or col.type_oid}): {exc}"
+            ) from exc
+        if pos != end:
+            raise ProtocolError("DataRow length does not match its fields")
+        return new(cls, values)
+
+    return decode_row
+
+
+def _simple_row_factory(desc: RowDescription) -> RowFactory:
+    names = [f.name for f in desc.fields]
+    ncols = len(names)
+    cls = simple_row_class(names)
+    new = tuple.__new__
+
+    def decode_row(buf: memoryview, start: int, end: int) -> SimpleQueryRow:
+        if _unpack_i16(buf, start)[0] != ncols:
+            raise ProtocolError("DataRow column count does not match its RowDescription")
+        pos = start + 2
+        values: list[str | None] = []
+        for _ in range(ncols):
+            n = _unpack_i32(buf, pos)[0]
+            pos += 4
+            if n < 0:
+                values.append(None)
+            else:
+                values.append(str(buf[pos : pos + n], "utf-8"))
+                pos += n
+        if pos != end:
+            raise ProtocolError("DataRow length does not match its fields")
+        return new(cls, values)
+
+    return decode_row
+
+
+class _CacheEntry:
+    __slots__ = ("error", "ready", "statement")
+
+    def __init__(self) -> None:
+        self.ready = anyio.Event()
+        self.statement: Statement | None = None
+        self.error: bool = False
+
+
+class CancelToken:
+    """Cancels the query running on a connection, from anywhere.
+
+    Made by :meth:`Client.cancel_token`; ``await token.cancel_query()`` opens
+    a new connection to the same host and port, with the same TLS settings,
+    and sends a CancelRequest. Cancellation is best effort: the server may
+    have finished the query already.
+    """
+
+    __module__ = "pgany"
+    __slots__ = ("_config", "_host", "process_id", "secret_key")
+
+    def __init__(self, config: Config, host: Any, process_id: int, secret_key: bytes) -> None:
+        self._config = config
+        self._host = host
+        #: The backend process to cancel.
+        self.process_id = process_id
+        self.secret_key = secret_key
+
+    def __repr__(self) -> str:
+        return f"<pgany.CancelToken pid={self.process_id} host={self._host}>"
+
+    async def cancel_query(self) -> None:
+        """Ask the server to cancel the query this session runs now (if any)."""
+        from pgany._connect import open_stream
+
+        config = self._config
+        if config.sslmode == "prefer":
+            # A failed TLS negotiation must not stop a cancel: plain TCP is fine.
+            config = config.replace(sslmode="prefer")
+        timeout = config.connect_timeout or 10.0
+        with anyio.fail_after(timeout):
+            stream, _ = await open_stream(config, self._host)
+            try:
+                await stream.send(fe.encode_cancel_request(self.process_id, self.secret_key))
+                try:
+                    await stream.receive(1)  # the server closes the connection when done
+                except (anyio.EndOfStream, anyio.BrokenResourceError, OSError):
+                    pass
+            finally:
+                await anyio.aclose_forcefully(stream)
+
+
+class Client:
+    """A connection to PostgreSQL, shared safely by any number of tasks.
+
+    Made by :func:`pgany.connect` or :func:`pgany.run_connection`; it is
+    usable while the connection task runs.
+    """
+
+    __module__ = "pgany"
+
+    def __init__(self, driver: Driver, config: Config, host: Any) -> None:
+        self._driver = driver
+        self._proto = driver.proto
+        self._config = config
+        self._host = host
+        self._registry: TypeRegistry = global_registry.child()
+        if config.json_loads is not None or config.json_dumps is not None:
+            for codec in json_codecs(config.json_loads, config.json_dumps):
+                self._registry.register(codec)
+        self._cache: OrderedDict[str, _CacheEntry] = OrderedDict()
+        self._cache_size = config.statement_cache_size
+        self._names = itertools.count(1)
+        driver.canceller = lambda: self.cancel_token().cancel_query()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.is_closed else self.transaction_status
+        return f"<pgany.Client pid={self.backend_pid} {self._host} {state}>"
+
+    # -- properties -------------------------------------------------------------
+
+    @property
+    def is_closed(self) -> bool:
+        """True once the connection is closed or broken."""
+        return self._driver.closed_error is not None
+
+    @property
+    def backend_pid(self) -> int:
+        """The server process ID of this session."""
+        return self._proto.process_id
+
+    @property
+    def server_version(self) -> int:
+        """The server's version as an int, like ``server_version_num`` (150018)."""
+        return parse_server_version(self._proto.parameters.get("server_version", "0"))
+
+    @property
+    def transaction_status(self) -> str:
+        """``"idle"``, ``"in_transaction"`` or ``"failed"`` as of the latest ReadyForQuery."""
+        return self._proto.transaction_status
+
+    @property
+    def notifications_dropped(self) -> int:
+        """How many notifications were dropped because the buffer was full."""
+        return self._driver.notifications_dropped
+
+    @property
+    def config(self) -> Config:
+        """The configuration this client connected with."""
+        return self._config
+
+    def parameter_status(self, name: str) -> str | None:
+        """The current value of a server parameter (``"TimeZone"``...), or ``None``."""
+        return self._proto.parameters.get(name)
+
+    def cancel_token(self) -> CancelToken:
+        """A token that can cancel this session's running query from anywhere."""
+        return CancelToken(self._config, self._host, self._proto.process_id, self._proto.backend_key)
+
+    def _type_name(self, oid: int) -> str | None:
+        codec = self._registry.for_result(oid)
+        return codec.name if codec.oid == oid else None
+
+    # -- running requests ---------------------------------------------------------
+
+    async def _run(self, data: bytes | bytearray, req: Request) -> Request:
+        """Send one request and wait for its outcome; on cancellation, abandon it."""
+        driver = self._driver
+        proto = self._proto
+        if driver._cancel_done is not None:
+            await driver.wait_cancel_done()
+        if req.exclusive or proto.exclusive_pending:
+            # A request that may COPY must have the connection to itself.
+            while proto.in_flight and (req.exclusive or proto.exclusive_pending):
+                await driver.wait_drained()
+        driver.send(data, req)
+        try:
+            await req.waiter.wait()
+        except BaseException:
+            driver.abandon(req)
+            raise
+        return req
+
+    def _raise_for(self, req: Request) -> None:
+        error = req.error
+        if error is not None:
+            req.error = None  # raised once; do not keep the traceback alive
+            raise error
+
+    async def _prepare_request(self, name: str, sql: str, types: Sequence[int]) -> Request:
+        data = fe.encode_parse(name, sql, types) + fe.encode_describe("S", name) + fe.SYNC
+        req = Request()
+        req.discard = True  # no rows come from a Describe
+        await self._run(data, req)
+        return req
+
+    async def _new_statement(self, sql: str, types: Sequence[int], name: str) -> Statement:
+        req = await self._prepare_request(name, sql, types)
+        self._raise_for(req)
+        if req.param_oids is None:
+            raise ProtocolError("the server did not describe the statement's parameters")
+        return Statement(self, name, sql, req.param_oids, req.row_description, types)
+
+    async def _statement(self, sql: str | Statement) -> Statement:
+        if isinstance(sql, Statement):
+            if sql._client is not self:
+                raise InterfaceError("this statement was prepared on another connection")
+            await anyio.lowlevel.checkpoint()
+            return sql
+        if not isinstance(sql, str):
+            raise InterfaceError(f"sql must be a str or a Statement, not {type(sql).__name__}")
+        if self._cache_size == 0:
+            return await self._new_statement(sql, (), "")
+        cache = self._cache
+        while True:
+            entry = cache.get(sql)
+            if entry is None:
+                break
+            if entry.statement is not None:
+                cache.move_to_end(sql)
+                await anyio.lowlevel.checkpoint()
+                return entry.statement
+            await entry.ready.wait()
+            if entry.error and cache.get(sql) is entry:
+                del cache[sql]
+        entry = _CacheEntry()
+        cache[sql] = entry
+        name = f"_pgany_{next(self._names)}"
+        try:
+            stmt = await self._new_statement(sql, (), name)
+        except BaseException as exc:
+            entry.error = True
+            if cache.get(sql) is entry:
+                del cache[sql]
+            entry.ready.set()
+            if not isinstance(exc, Error) and not self.is_closed:
+                # Cancelled while the Parse was in flight: the server may still
+                # create the statement, so close it (this request stands alone).
+                self._close_statement(name)
+            raise
+        entry.statement = stmt
+        entry.ready.set()
+        self._evict()
+        return stmt
+
+    def _evict(self) -> None:
+        cache = self._cache
+        while len(cache) > self._cache_size:
+            sql, old = next(iter(cache.items()))
+            if old.statement is None:
+                break  # being prepared: evict later
+            del cache[sql]
+            self._close_statement(old.statement.name)
+
+    def _close_statement(self, name: str) -> None:
+        req = Request()
+        req.discard = True
+        try:
+            self._driver.send(fe.encode_close("S", name) + fe.SYNC, req)
+        except Error:
+            pass
+
+    def _forget(self, stmt: Statement) -> None:
+        entry = self._cache.get(stmt.sql)
+        if entry is not None and entry.statement is stmt:
+            del self._cache[stmt.sql]
+            self._close_statement(stmt.name)
+
+    async def _execute(self, sql: str | Statement, params: Sequence[Any]) -> Result:
+        stmt = await self._statement(sql)
+        for attempt in (0, 1):
+            data = stmt._encode(params) + fe.SYNC
+            factory = stmt._row_factory
+            req = Request(row_factory=factory, exclusive=stmt.exclusive)
+            if factory is None:
+                req.row_factory_for = self._row_factory_for
+            await self._run(data, req)
+            error = req.error
+            if (
+                error is not None
+                and attempt == 0
+                and _is_stale_plan(error)
+                and req.status == "I"
+                and not isinstance(sql, Statement)
+            ):
+                self._forget(stmt)
+                stmt = await self._statement(stmt.sql)
+                continue
+            self._raise_for(req)
+            if req.results:
+                return req.results[-1]
+            return Result(None)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _row_factory_for(self, desc: RowDescription) -> RowFactory:
+        registry = self._registry
+        columns = [
+            Column(f.name, f.type_oid, self._type_name(f.type_oid), f.table_oid, f.column_id)
+            for f in desc.fields
+        ]
+        return _make_row_factory(columns, [registry.for_result(f.type_oid) for f in desc.fields])
+
+    # -- the query API ----------------------------------------------------------------
+
+    async def query(self, sql: str | Statement, *params: Any) -> list[Row]:
+        """Run *sql* with *params* bound to ``$1, $2, ...``; return every row."""
+        return (await self._execute(sql, params)).rows
+
+    async def query_one(self, sql: str | Statement, *params: Any) -> Row:
+        """Run *sql*; return its only row (:class:`~pgany.RowCountError` for 0 or several)."""
+        rows = (await self._execute(sql, params)).rows
+        if len(rows) != 1:
+            raise RowCountError(f"query_one expected exactly one row, the query returned {len(rows)}")
+        row: Row = rows[0]
+        return row
+
+    async def query_opt(self, sql: str | Statement, *params: Any) -> Row | None:
+        """Run *sql*; return its row, or ``None`` if none (:class:`~pgany.RowCountError` for several)."""
+        rows = (await self._execute(sql, params)).rows
+        if len(rows) > 1:
+            raise RowCountError(f"query_opt expected at most one row, the query returned {len(rows)}")
+        return rows[0] if rows else None
+
+    async def query_value(self, sql: str | Statement, *params: Any) -> Any:
+        """Run *sql*; return the first column of its only row."""
+        row = await self.query_one(sql, *params)
+        if len(row) == 0:
+            raise InterfaceError("query_value: the query returns no columns")
+        return row[0]
+
+    async def execute(self, sql: str | Statement, *params: Any) -> int:
+        """Run *sql*; return the number of rows affected (0 when the command reports none)."""
+        return (await self._execute(sql, params)).rows_affected
+
+    async def executemany(self, sql: str | Statement, params_seq: Iterable[Sequence[Any]]) -> None:
+        """Run *sql* once per parameter set, all in one pipelined batch ending in one Sync.
+
+        Every set is encoded before anything is sent. The batch runs as one
+        implicit transaction: if any set fails, none of them takes effect
+        (outside an explicit transaction).
+        """
+        stmt = await self._statement(sql)
+        parts = [stmt._encode(params) for params in params_seq]
+        if not parts:
+            return
+        parts.append(fe.SYNC)
+        req = Request(exclusive=stmt.exclusive)
+        req.discard = True
+        await self._run(b"".join(parts), req)
+        self._raise_for(req)
+
+    async def prepare(self, sql: str, types: Sequence[int | str] | None = None) -> Statement:
+        """Prepare *sql* as a named statement; *types* fixes parameter types (names or OIDs)."""
+        oids = [self._resolve_type(t) for t in (types or ())]
+        name = f"_pgany_p{next(self._names)}"
+        return await self._new_statement(sql, oids, name)
+
+    def _resolve_type(self, t: int | str) -> int:
+        if isinstance(t, int):
+            return t
+        oid = self._registry.oid_of(t) or self._registry.oid_of(_TYPE_ALIASES.get(t.lower(), t.lower()))
+        if oid is None:
+            raise InterfaceError(f"unknown type name {t!r}: give its OID instead")
+        return oid
+
+    async def simple_query(self, sql: str) -> list[SimpleQueryMessage]:
+        """Run *sql* (one or more statements) with the simple protocol; results in text.
+
+        Returns, per statement, a :class:`SimpleRowDescription` (for statements
+        that return rows), then one :class:`SimpleQueryRow` per row, then a
+        :class:`CommandComplete`.
+        """
+        req = await self._simple(sql)
+        out: list[SimpleQueryMessage] = []
+        for result in req.results:
+            if result.description is not None:
+                out.append(SimpleRowDescription([f.name for f in result.description.fields]))
+                out.extend(result.rows)
+            if result.tag is not None:
+                out.append(CommandComplete(result.tag, result.rows_affected))
+        return out
+
+    async def batch_execute(self, sql: str) -> None:
+        """Run a multi-statement script with the simple protocol, discarding rows."""
+        await self._simple(sql, discard=True)
+
+    async def _simple(self, sql: str, *, discard: bool = False) -> Request:
+        if not isinstance(sql, str):
+            raise InterfaceError(f"sql must be a str, not {type(sql).__name__}")
+        data = fe.encode_query(sql)
+        req = Request(simple=True, exclusive=bool(_COPY_RE.search(sql)))
+        if discard:
+            req.discard = True
+        else:
+            req.row_factory_for = _simple_row_factory
+        await self._run(data, req)
+        self._raise_for(req)
+        return req
+
+    # -- notifications -------------------------------------------------------------------
+
+    async def listen(self, channel: str) -> None:
+        """``LISTEN`` on *channel* (quoted as an identifier)."""
+        await self.batch_execute(f"LISTEN {quote_ident(channel)}")
+
+    async def unlisten(self, channel: str) -> None:
+        """``UNLISTEN`` *channel*; ``"*"`` stops listening to every channel."""
+        await self.batch_execute("UNLISTEN *" if channel == "*" else f"UNLISTEN {quote_ident(channel)}")
+
+    def notifications(self) -> AsyncIterator[Notification]:
+        """An async iterator of the notifications this session receives.
+
+        It ends with :class:`~pgany.ConnectionClosed` when the connection goes away.
+        """
+        return self._notifications()
+
+    async def _notifications(self) -> AsyncIterator[Notification]:
+        driver = self._driver
+        while True:
+            await driver.wait_notification()
+            if driver.notifications:
+                yield driver.notifications.popleft()
+            elif driver.closed_error is not None:
+                raise ConnectionClosed(str(driver.closed_error)) from driver.closed_error.__cause__
+
+    # -- closing ------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Close the connection: later (and still waiting) calls raise ConnectionClosed."""
+        await self._driver.aclose()
+
+
+_TYPE_ALIASES = {
+    "integer": "int4",
+    "int": "int4",
+    "smallint": "int2",
+    "bigint": "int8",
+    "boolean": "bool",
+    "real": "float4",
+    "double precision": "float8",
+    "double": "float8",
+    "character varying": "varchar",
+    "character": "bpchar",
+    "char": "bpchar",
+    "decimal": "numeric",
+    "timestamp without time zone": "timestamp",
+    "timestamp with time zone": "timestamptz",
+    "time without time zone": "time",
+    "time with time zone": "timetz",
+}
+
+
+def _is_stale_plan(error: BaseException) -> bool:
+    return (
+        isinstance(error, DatabaseError)
+        and error.sqlstate == "0A000"
+        and (error.routine in _STALE_PLAN_ROUTINES or "cached plan must not change result type" in error.message)
+    )
+
+
+def quote_ident(name: str) -> str:
+    """Quote *name* as an SQL identifier."""
+    if "\0" in name:
+        raise InterfaceError("identifiers cannot contain NUL characters")
+    return '"' + name.replace('"', '""') + '"'
+
+
+def parse_server_version(text: str) -> int:
+    """``"15.18 (Debian ...)"`` -> 150018, ``"9.6.24"`` -> 90624, ``"18beta1"`` -> 180000."""
+    m = re.match(r"(\d+)(?:\.(\d+))?(?:\.(\d+))?", text)
+    if not m:
+        return 0
+    major, minor, patch = (int(g) if g else 0 for g in m.groups())
+    if major >= 10:
+        return major * 10000 + minor
+    return major * 10000 + minor * 100 + patch
+
+
+# -- connecting -----------------------------------------------------------------------------
+
+
+async def run_connection(
+    dsn_or_config: str | Config | None = None,
+    *,
+    task_status: anyio.abc.TaskStatus[Client] = anyio.TASK_STATUS_IGNORED,
+    **params: Any,
+) -> None:
+    """Connect, then run the connection task until the connection ends.
+
+    Meant for ``client = await task_group.start(pgany.run_connection, dsn)``:
+    ``start`` returns the :class:`Client` once the session is ready, and
+    raises :class:`~pgany.ConnectError` (or the server's login error) if it
+    can't be made. The task returns when the client is closed or the server
+    goes away; cancelling it closes the connection.
+    """
+    from pgany._connect import open_session
+
+    if isinstance(dsn_or_config, Config):
+        config = dsn_or_config.replace(**params) if params else dsn_or_config
+    else:
+        config = Config.from_dsn(dsn_or_config, **params)
+    session = await open_session(config)
+    driver = Driver(
+        session.proto,
+        session.stream,
+        on_notice=config.on_notice,
+        notification_buffer=config.notification_buffer,
+    )
+    client = Client(driver, config, session.host)
+    task_status.started(client)
+    await driver.run()
+
+
+class connect:  # noqa: N801 - a function-like async context manager, as DESIGN names it
+    """``async with pgany.connect(dsn, **params) as client:`` — open a connection.
+
+    Entering opens a task group, connects, starts the connection task in it
+    and gives the :class:`Client`; leaving closes the client (Terminate) and
+    joins the task group. Exceptions keep their identity: what the block
+    raises leaves it as itself, and a failed connect raises
+    :class:`~pgany.ConnectError` (or the server's login error) unwrapped.
+    """
+
+    __module__ = "pgany"
+
+    def __init__(self, dsn: str | Config | None = None, **params: Any) -> None:
+        if isinstance(dsn, Config):
+            self._config = dsn.replace(**params) if params else dsn
+        else:
+            self._config = Config.from_dsn(dsn, **params)
+        self._tg: anyio.abc.TaskGroup | None = None
+        self._client: Client | None = None
+
+    def __repr__(self) -> str:
+        return f"pgany.connect({self._config!r})"
+
+    async def __aenter__(self) -> Client:
+        if self._tg is not None:
+            raise InterfaceError("this connect() context is already in use")
+        tg = anyio.create_task_group()
+        await tg.__aenter__()
+        try:
+            client: Client = await tg.start(run_connection, self._config)
+        except BaseException:
+            # The connection task failed before it started: nothing else runs in tg.
+            try:
+                await tg.__aexit__(None, None, None)
+            except BaseException:
+                pass
+            raise
+        self._tg = tg
+        self._client = client
+        return client
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        tg, client = self._tg, self._client
+        self._tg = self._client = None
+        assert tg is not None and client is not None
+        try:
+            await client.close()
+        finally:
+            # The driver has stopped (or been cancelled): joining cannot block.
+            await tg.__aexit__(None, None, None)
+        return False

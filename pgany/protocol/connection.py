@@ -1,0 +1,453 @@
+"""The sans-I/O connection: bytes in, events out, bytes to send.
+
+:class:`Connection` composes the pieces that each own one thing: the
+:class:`~pgany.protocol.buffer.ReceiveBuffer` (framing), the
+:class:`~pgany.protocol.state.StateMachine` (phase), the FIFO of
+:class:`~pgany.protocol.pipeline.Request` (pipeline) and the
+:class:`~pgany.protocol.auth.Authenticator` (auth).
+
+Use::
+
+    conn = Connection({"user": "app", "database": "app"}, password="...")
+    send(conn.data_to_send())              # StartupMessage
+    while True:
+        conn.receive_data(recv())          # b"" at end of file
+        while (event := conn.next_event()) is not NEED_DATA:
+            ...                            # Connected, RequestDone, notices...
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from pgany.errors import ConnectionClosed, DatabaseError, InterfaceError, ProtocolError
+from pgany.protocol import frontend as fe
+from pgany.protocol.auth import Authenticator
+from pgany.protocol.buffer import DEFAULT_MAX_MESSAGE_SIZE, ReceiveBuffer
+from pgany.protocol.messages import (
+    AuthenticationOk,
+    AuthenticationSASLFinal,
+    BackendKeyData,
+    BackendMessage,
+    CommandComplete,
+    CopyData,
+    ErrorResponse,
+    NegotiateProtocolVersion,
+    NoticeResponse,
+    NotificationResponse,
+    ParameterDescription,
+    ParameterStatus,
+    ReadyForQuery,
+    RowDescription,
+    decode_backend,
+)
+from pgany.protocol.pipeline import Request
+from pgany.protocol.state import Kind, Phase, StateMachine, kind_of_type_byte
+
+__all__ = [
+    "NEED_DATA",
+    "Connected",
+    "Connection",
+    "ConnectionEnded",
+    "Event",
+    "RequestDone",
+]
+
+
+class _Sentinel(enum.Enum):
+    NEED_DATA = "NEED_DATA"
+
+
+#: Returned by :meth:`Connection.next_event` when more bytes are needed.
+NEED_DATA: Final = _Sentinel.NEED_DATA
+
+
+@dataclass(frozen=True, slots=True)
+class Connected:
+    """Startup finished: the session is ready for requests."""
+
+
+@dataclass(frozen=True, slots=True)
+class RequestDone:
+    """A request finished (successfully or not): see its ``error`` and ``results``."""
+
+    request: Request
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionEnded:
+    """The session is over; :attr:`error` says why (``None`` after Terminate)."""
+
+    error: BaseException | None
+
+
+Event = Connected | RequestDone | ConnectionEnded | NoticeResponse | NotificationResponse | ParameterStatus
+
+_D = ord("D")
+_R = ord("R")
+_E = ord("E")
+
+_TXN_STATUS = {"I": "idle", "T": "in_transaction", "E": "failed"}
+
+
+class Connection:
+    """One PostgreSQL session, without I/O."""
+
+    __slots__ = (
+        "_auth",
+        "_buf",
+        "_ended",
+        "_eof",
+        "_events",
+        "_out",
+        "_queue",
+        "_state",
+        "backend_key",
+        "end_error",
+        "parameters",
+        "process_id",
+        "protocol_minor",
+        "transaction_status_code",
+    )
+
+    def __init__(
+        self,
+        startup_parameters: Mapping[str, str],
+        *,
+        password: str | None = None,
+        channel_binding: str = "prefer",
+        cb_data: bytes | None = None,
+        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+    ) -> None:
+        if "user" not in startup_parameters:
+            raise InterfaceError("the startup parameters need a user")
+        self._buf = ReceiveBuffer(max_message_size)
+        self._state = StateMachine()
+        self._queue: deque[Request] = deque()
+        self._auth = Authenticator(
+            startup_parameters["user"],
+            password,
+            channel_binding=channel_binding,
+            cb_data=cb_data,
+        )
+        self._out = bytearray(fe.encode_startup(startup_parameters))
+        self._eof = False
+        self._ended = False
+        self._events: deque[Event] = deque()
+        #: Server parameters reported by ParameterStatus, kept current.
+        self.parameters: dict[str, str] = {}
+        #: The backend's process ID (from BackendKeyData), 0 until known.
+        self.process_id = 0
+        #: The secret key a CancelRequest needs.
+        self.backend_key = b""
+        #: ``"I"``, ``"T"`` or ``"E"`` from the latest ReadyForQuery.
+        self.transaction_status_code = "I"
+        #: Protocol minor version the server accepted.
+        self.protocol_minor = 0
+        #: Why the session ended (``None`` while it lives or after Terminate).
+        self.end_error: BaseException | None = None
+
+    def __repr__(self) -> str:
+        return f"<pgany.protocol.Connection {self.phase.name} pid={self.process_id} in_flight={len(self._queue)}>"
+
+    # -- state -----------------------------------------------------------------
+
+    @property
+    def phase(self) -> Phase:
+        """The current :class:`~pgany.protocol.state.Phase`."""
+        return self._state.phase
+
+    @property
+    def transaction_status(self) -> str:
+        """``"idle"``, ``"in_transaction"`` or ``"failed"``."""
+        return _TXN_STATUS[self.transaction_status_code]
+
+    @property
+    def in_flight(self) -> int:
+        """How many requests await their ReadyForQuery."""
+        return len(self._queue)
+
+    @property
+    def head(self) -> Request | None:
+        """The request the server is answering now, if any."""
+        return self._queue[0] if self._queue else None
+
+    def requests(self) -> Iterable[Request]:
+        """The requests in flight, oldest first."""
+        return iter(self._queue)
+
+    @property
+    def exclusive_pending(self) -> bool:
+        """True while a request that must run alone (it may COPY) is in flight."""
+        return any(r.exclusive for r in self._queue)
+
+    # -- output ----------------------------------------------------------------
+
+    def data_to_send(self) -> bytes:
+        """Everything queued for the server since the last call (may be empty)."""
+        out = self._out
+        if not out:
+            return b""
+        data = bytes(out)
+        out.clear()
+        return data
+
+    def send_request(self, data: bytes | bytearray, request: Request) -> Request:
+        """Queue the bytes of one request (ending in Sync, or a Query) and track it.
+
+        Raises :class:`~pgany.ConnectionClosed` if the session is over, and
+        :class:`~pgany.InterfaceError` before startup finished.
+        """
+        self._state.apply(Kind.REQUEST)
+        self._out += data
+        self._queue.append(request)
+        return request
+
+    def send_copy(self, data: bytes | bytearray) -> None:
+        """Queue CopyData/CopyDone/CopyFail bytes for the COPY FROM STDIN in progress."""
+        if self.phase is not Phase.COPY_IN:
+            raise InterfaceError(f"cannot send COPY data in {self.phase.name}")
+        self._out += data
+
+    def end_copy(self, data: bytes) -> None:
+        """Queue CopyDone or CopyFail and leave COPY FROM STDIN."""
+        self._state.apply(Kind.COPY_END)
+        self._out += data
+
+    def terminate(self) -> None:
+        """Queue Terminate; the session is over once it is sent."""
+        if self._state.phase in (Phase.CLOSED, Phase.BROKEN):
+            return
+        self._state.apply(Kind.TERMINATE)
+        self._out += fe.TERMINATE
+
+    # -- input -----------------------------------------------------------------
+
+    def receive_data(self, data: bytes | bytearray | memoryview) -> None:
+        """Feed bytes read from the server; ``b""`` means end of file."""
+        if self._ended:
+            return  # the session is over: late bytes mean nothing
+        if data:
+            if self._eof:
+                raise InterfaceError("data received after end of file")
+            self._buf.feed(data)
+        else:
+            self._eof = True
+
+    def next_event(self) -> Event | _Sentinel:
+        """Process received bytes up to the next event, or return :data:`NEED_DATA`.
+
+        Rows are decoded straight into their request as they arrive; no event
+        is produced per row.
+        """
+        buf = self._buf
+        state = self._state
+        view: memoryview | None = None
+        if self._events:
+            return self._events.popleft()
+        while True:
+            if state.phase is Phase.BROKEN:
+                state.apply(Kind.EOF)  # raises the poisoning ProtocolError
+            try:
+                frame = buf.next_frame()
+            except ProtocolError as exc:
+                state.fail(exc)
+            if frame is None:
+                if self._events:
+                    return self._events.popleft()
+                if self._eof and not self._ended:
+                    return self._end_of_file()
+                return NEED_DATA
+            type_byte, start, end = frame
+            if type_byte == _D and state.phase is Phase.BUSY:
+                if view is None:
+                    view = memoryview(buf.data)
+                self._queue[0].on_data_row(view, start, end)
+                continue
+            try:
+                msg = decode_backend(type_byte, buf.data[start:end])
+            except ProtocolError as exc:
+                state.fail(exc)
+            event = self._handle(type_byte, msg)
+            if event is not None:
+                return event
+
+    def _kind(self, type_byte: int, msg: BackendMessage) -> Kind:
+        if type_byte == _R:
+            if isinstance(msg, AuthenticationOk):
+                return Kind.AUTH_OK
+            if isinstance(msg, AuthenticationSASLFinal):
+                return Kind.AUTH_FINAL
+            if type(msg).__name__.endswith("Continue"):
+                return Kind.AUTH_CONTINUE
+            return Kind.AUTH_REQUEST
+        if type_byte == _E:
+            assert isinstance(msg, ErrorResponse)
+            fields = msg.as_dict()
+            severity = fields.get("V") or fields.get("S")
+            if severity in ("FATAL", "PANIC"):
+                return Kind.FATAL
+            return Kind.ERROR
+        kind = kind_of_type_byte(type_byte)
+        assert kind is not None  # decode_backend accepted the type byte
+        if kind is Kind.READY_FOR_QUERY and len(self._queue) > 1:
+            return Kind.READY_FOR_QUERY_MORE
+        return kind
+
+    def _handle(self, type_byte: int, msg: BackendMessage) -> Event | None:
+        state = self._state
+        before = state.phase
+        kind = self._kind(type_byte, msg)
+        if kind in (Kind.READY_FOR_QUERY, Kind.READY_FOR_QUERY_MORE) and before is Phase.BUSY and not self._queue:
+            state.fail(ProtocolError("cannot handle ReadyForQuery with no request in flight"))
+        state.apply(kind)
+        # Messages that concern the session, whatever the phase.
+        if kind is Kind.PARAMETER_STATUS:
+            assert isinstance(msg, ParameterStatus)
+            self.parameters[msg.name] = msg.value
+            return msg
+        if kind is Kind.NOTICE or kind is Kind.NOTIFICATION:
+            assert isinstance(msg, (NoticeResponse, NotificationResponse))
+            return msg
+        if before in (Phase.STARTUP, Phase.AUTHENTICATING, Phase.AUTHENTICATED):
+            return self._handle_startup(kind, msg)
+        if kind is Kind.FATAL:
+            assert isinstance(msg, ErrorResponse)
+            error = DatabaseError.from_fields(msg.as_dict())
+            if self._queue:
+                head = self._queue.popleft()
+                head.set_error(error)
+                head.finish(None)
+                self._events.append(RequestDone(head))
+            self._end(error)
+            return self._events.popleft()
+        return self._handle_request(kind, msg)
+
+    def _handle_startup(self, kind: Kind, msg: BackendMessage) -> Event | None:
+        if kind in (Kind.AUTH_REQUEST, Kind.AUTH_CONTINUE, Kind.AUTH_FINAL):
+            try:
+                self._out += self._auth.handle(msg)
+            except Exception:
+                self._end(None)
+                raise
+            return None
+        if kind is Kind.AUTH_OK:
+            try:
+                self._auth.check_complete()
+            except Exception:
+                self._end(None)
+                raise
+            return None
+        if kind is Kind.BACKEND_KEY_DATA:
+            assert isinstance(msg, BackendKeyData)
+            self.process_id = msg.process_id
+            self.backend_key = msg.secret_key
+            return None
+        if kind is Kind.NEGOTIATE_PROTOCOL_VERSION:
+            assert isinstance(msg, NegotiateProtocolVersion)
+            self.protocol_minor = msg.newest_minor
+            return None
+        if kind is Kind.READY_FOR_QUERY:
+            assert isinstance(msg, ReadyForQuery)
+            self.transaction_status_code = msg.status
+            return Connected()
+        if kind in (Kind.ERROR, Kind.FATAL):
+            assert isinstance(msg, ErrorResponse)
+            error = DatabaseError.from_fields(msg.as_dict())
+            self._end(error)
+            self._events.clear()
+            raise error
+        raise AssertionError(f"unhandled startup kind {kind}")  # pragma: no cover
+
+    def _handle_request(self, kind: Kind, msg: BackendMessage) -> Event | None:
+        req = self._queue[0]
+        if kind is Kind.READY_FOR_QUERY or kind is Kind.READY_FOR_QUERY_MORE:
+            assert isinstance(msg, ReadyForQuery)
+            self.transaction_status_code = msg.status
+            self._queue.popleft()
+            req.finish(msg.status)
+            return RequestDone(req)
+        if kind is Kind.PARAMETER_DESCRIPTION:
+            assert isinstance(msg, ParameterDescription)
+            req.param_oids = msg.type_oids
+        elif kind is Kind.ROW_DESCRIPTION:
+            assert isinstance(msg, RowDescription)
+            req.on_row_description(msg)
+        elif kind is Kind.NO_DATA:
+            req.on_no_data()
+        elif kind is Kind.COMMAND_COMPLETE:
+            assert isinstance(msg, CommandComplete)
+            req.finish_statement(msg.tag)
+        elif kind is Kind.EMPTY_QUERY:
+            req.finish_statement(None, empty=True)
+        elif kind is Kind.PORTAL_SUSPENDED:
+            req.finish_statement(None, suspended=True)
+        elif kind is Kind.ERROR:
+            assert isinstance(msg, ErrorResponse)
+            req.set_error(DatabaseError.from_fields(msg.as_dict()))
+        elif kind is Kind.DATA_ROW:  # only reached outside BUSY's fast path
+            raise AssertionError("DataRow outside BUSY")  # pragma: no cover
+        elif kind is Kind.COPY_IN_RESPONSE:
+            # This request did not ask for COPY FROM STDIN: refuse it cleanly.
+            self.end_copy(
+                fe.encode_copy_fail("COPY FROM STDIN is not supported by this call; use copy_in()")
+            )
+        elif kind is Kind.COPY_OUT_RESPONSE or kind is Kind.COPY_BOTH_RESPONSE:
+            req.copy_data = []
+        elif kind is Kind.COPY_DATA:
+            assert isinstance(msg, CopyData)
+            if req.copy_data is not None and not req.discard:
+                req.copy_data.append(msg.data)
+        # ParseComplete, BindComplete, CloseComplete, CopyDone, FunctionCallResponse:
+        # nothing to keep.
+        return None
+
+    # -- the end -----------------------------------------------------------------
+
+    def _end(self, error: BaseException | None) -> ConnectionEnded:
+        """End the session: every request in flight finishes, then ConnectionEnded."""
+        if not self._ended:
+            self._ended = True
+            self.end_error = error
+            closed = ConnectionClosed("the server closed the connection unexpectedly")
+            closed.__cause__ = error
+            while self._queue:
+                req = self._queue.popleft()
+                req.set_error(closed)
+                req.finish(None)
+                self._events.append(RequestDone(req))
+            if self._state.phase not in (Phase.CLOSED, Phase.BROKEN):
+                self._state.apply(Kind.EOF)
+        ended = ConnectionEnded(self.end_error)
+        self._events.append(ended)
+        return ended
+
+    def _end_of_file(self) -> Event:
+        if len(self._buf):
+            error: BaseException | None = ProtocolError(
+                "the connection ended in the middle of a message"
+            )
+        elif self._state.phase is Phase.CLOSED:
+            error = None  # we sent Terminate
+        else:
+            error = ConnectionClosed("the server closed the connection")
+        self._end(error)
+        return self._events.popleft()
+
+    def fail_all(self, error: BaseException) -> list[Request]:
+        """The transport failed: finish every request with *error* and end the session."""
+        failed = list(self._queue)
+        for req in failed:
+            req.set_error(error)
+            req.finish(None)
+        self._queue.clear()
+        if not self._ended:
+            self._ended = True
+            self.end_error = error
+            if self._state.phase not in (Phase.CLOSED, Phase.BROKEN):
+                self._state.apply(Kind.EOF)
+        return failed

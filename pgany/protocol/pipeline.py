@@ -1,0 +1,185 @@
+"""In-flight requests: each one ends at its ReadyForQuery, in the order sent.
+
+A :class:`Request` collects what the server answers to one Sync-terminated
+unit (or one simple Query): parameter and row descriptions, rows, command
+tags, the first error. The FIFO of requests lives in
+:class:`~pgany.protocol.connection.Connection`; this module only knows how
+one request takes its messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pgany.errors import DatabaseError, ProtocolError
+from pgany.protocol.messages import FieldDescription, RowDescription
+
+__all__ = ["Request", "Result", "RowFactory", "rows_from_tag"]
+
+#: Decodes one DataRow: ``(buffer, body_start, body_end) -> row``.
+RowFactory = Callable[[memoryview, int, int], Any]
+
+
+def rows_from_tag(tag: str) -> int:
+    """The row count in a command tag (``"INSERT 0 5"`` -> 5); 0 when it has none."""
+    _, _, last = tag.rpartition(" ")
+    if last.isdigit():
+        verb = tag.split(" ", 1)[0]
+        if verb in ("INSERT", "UPDATE", "DELETE", "SELECT", "MOVE", "FETCH", "COPY", "MERGE"):
+            return int(last)
+    return 0
+
+
+class Result:
+    """The outcome of one statement inside a request."""
+
+    __slots__ = ("description", "empty", "rows", "suspended", "tag")
+
+    def __init__(self, description: RowDescription | None) -> None:
+        #: The RowDescription the rows follow (``None`` if the statement returns none).
+        self.description = description
+        #: Decoded rows.
+        self.rows: list[Any] = []
+        #: The command tag (``None`` if the statement was empty or suspended).
+        self.tag: str | None = None
+        #: True for an empty query string.
+        self.empty = False
+        #: True when an Execute stopped at its row limit (PortalSuspended).
+        self.suspended = False
+
+    @property
+    def rows_affected(self) -> int:
+        """The row count from the command tag."""
+        return rows_from_tag(self.tag) if self.tag else 0
+
+
+class Request:
+    """One Sync-terminated unit of work (or one simple Query) in flight.
+
+    The client sets *row_factory* when it already knows the rows' shape (a
+    prepared statement), or *row_factory_for* to build one from each
+    RowDescription the server sends in-band.
+    """
+
+    __slots__ = (
+        "copy_data",
+        "discard",
+        "done",
+        "error",
+        "exclusive",
+        "param_oids",
+        "results",
+        "row_description",
+        "row_factory",
+        "row_factory_for",
+        "simple",
+        "status",
+        "waiter",
+        "_current",
+    )
+
+    def __init__(
+        self,
+        *,
+        row_factory: RowFactory | None = None,
+        row_factory_for: Callable[[RowDescription], RowFactory] | None = None,
+        simple: bool = False,
+        exclusive: bool = False,
+    ) -> None:
+        self.row_factory = row_factory
+        self.row_factory_for = row_factory_for
+        #: A simple-protocol Query (several statements may answer).
+        self.simple = simple
+        #: Nothing may be pipelined behind this request (it may enter COPY).
+        self.exclusive = exclusive
+        #: Parameter type OIDs from a ParameterDescription.
+        self.param_oids: tuple[int, ...] | None = None
+        #: The last RowDescription (from Describe or in-band), or ``None``.
+        self.row_description: RowDescription | None = None
+        #: One entry per finished statement.
+        self.results: list[Result] = []
+        #: The first error: the server's, or a decoding failure.
+        self.error: BaseException | None = None
+        #: Transaction status at the request's ReadyForQuery (``"I"``, ``"T"``, ``"E"``).
+        self.status: str | None = None
+        #: True once ReadyForQuery (or the connection's end) finished the request.
+        self.done = False
+        #: True when nobody waits for the outcome: rows are not decoded.
+        self.discard = False
+        #: Raw COPY TO STDOUT chunks received by a request that did not ask for them.
+        self.copy_data: list[bytes] | None = None
+        #: Free for the I/O layer to hang its waiter on.
+        self.waiter: Any = None
+        self._current: Result | None = None
+
+    def __repr__(self) -> str:
+        return f"<Request simple={self.simple} done={self.done} error={self.error!r}>"
+
+    # -- fed by the connection ---------------------------------------------
+
+    def current(self) -> Result:
+        cur = self._current
+        if cur is None:
+            cur = self._current = Result(self.row_description)
+        return cur
+
+    def on_row_description(self, desc: RowDescription) -> None:
+        self.row_description = desc
+        if self.row_factory_for is not None and not self.discard:
+            try:
+                self.row_factory = self.row_factory_for(desc)
+            except Exception as exc:  # a codec lookup failed: report it, keep reading
+                self.set_error(exc)
+                self.row_factory = None
+        self._current = Result(desc)
+
+    def on_no_data(self) -> None:
+        self.row_description = None
+        self._current = None
+
+    def on_data_row(self, buf: memoryview, start: int, end: int) -> None:
+        if self.discard or self.error is not None:
+            return
+        factory = self.row_factory
+        if factory is None:
+            raise ProtocolError("DataRow received without a RowDescription")
+        try:
+            row = factory(buf, start, end)
+        except Exception as exc:
+            self.set_error(exc)
+            return
+        self.current().rows.append(row)
+
+    def finish_statement(self, tag: str | None, *, empty: bool = False, suspended: bool = False) -> None:
+        result = self.current()
+        result.tag = tag
+        result.empty = empty
+        result.suspended = suspended
+        self.results.append(result)
+        self._current = None
+        if self.simple:
+            self.row_description = None
+            if self.row_factory_for is not None:
+                self.row_factory = None
+
+    def set_error(self, error: BaseException) -> None:
+        if self.error is None:
+            self.error = error
+        elif isinstance(error, DatabaseError) and not isinstance(self.error, DatabaseError):
+            # The server's own error explains more than a local decoding failure.
+            error.__context__ = self.error
+            self.error = error
+        self._current = None
+
+    def finish(self, status: str | None) -> None:
+        self.status = status
+        self.done = True
+        self._current = None
+
+    # -- read by the client ------------------------------------------------
+
+    @property
+    def fields(self) -> tuple[FieldDescription, ...]:
+        desc = self.row_description
+        return desc.fields if desc is not None else ()
