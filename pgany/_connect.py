@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import anyio
 import anyio.abc
-from anyio.streams.tls import TLSStream
+from anyio.streams.tls import TLSAttribute, TLSStream
 
 from pgany.config import Config, HostSpec
 from pgany.errors import ConnectError, DatabaseError, InterfaceError
@@ -109,7 +109,9 @@ def _set_keepalives(stream: anyio.abc.SocketStream, config: Config) -> None:
             if config.keepalives_idle is not None and hasattr(socket, "TCP_KEEPIDLE"):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, config.keepalives_idle)
             if config.keepalives_interval is not None and hasattr(socket, "TCP_KEEPINTVL"):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, config.keepalives_interval)
+                sock.setsockopt(
+                    socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, config.keepalives_interval
+                )
             if config.keepalives_count is not None and hasattr(socket, "TCP_KEEPCNT"):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, config.keepalives_count)
         if config.tcp_user_timeout is not None and hasattr(socket, "TCP_USER_TIMEOUT"):
@@ -144,12 +146,16 @@ def make_ssl_context(config: Config) -> ssl.SSLContext:
             ctx.load_verify_locations(cafile=config.sslrootcert)
     ctx.minimum_version = _tls_version(config.ssl_min_protocol_version) or ssl.TLSVersion.TLSv1_2
     if config.ssl_max_protocol_version:
-        ctx.maximum_version = _tls_version(config.ssl_max_protocol_version) or ssl.TLSVersion.MAXIMUM_SUPPORTED
+        ctx.maximum_version = (
+            _tls_version(config.ssl_max_protocol_version) or ssl.TLSVersion.MAXIMUM_SUPPORTED
+        )
     if config.sslcert:
         try:
             ctx.load_cert_chain(config.sslcert, config.sslkey, password=config.sslpassword)
         except (OSError, ssl.SSLError) as exc:
-            raise ConnectError(f"could not load the client certificate {config.sslcert}: {exc}") from None
+            raise ConnectError(
+                f"could not load the client certificate {config.sslcert}: {exc}"
+            ) from None
     if config.sslnegotiation == "direct":
         ctx.set_alpn_protocols(["postgresql"])
     return ctx
@@ -183,31 +189,39 @@ async def _negotiate_tls(
     if config.sslnegotiation == "direct":
         if config.sslmode not in ("require", "verify-ca", "verify-full"):
             raise ConnectError("sslnegotiation=direct needs sslmode=require or stronger")
-        tls = await TLSStream.wrap(tcp, server_hostname=server_name, ssl_context=ctx, standard_compatible=False)
+        tls = await TLSStream.wrap(
+            tcp, hostname=server_name, ssl_context=ctx, standard_compatible=False
+        )
         return tls, True
     await tcp.send(fe.encode_frontend(fe.SSLRequest()))
     answer = await tcp.receive(1)
     if answer == b"S":
         try:
             tls = await TLSStream.wrap(
-                tcp, server_hostname=server_name, ssl_context=ctx, standard_compatible=False
+                tcp, hostname=server_name, ssl_context=ctx, standard_compatible=False
             )
         except ssl.SSLCertVerificationError as exc:
-            raise ConnectError(f"the server's certificate is not trusted: {exc.verify_message}") from exc
+            raise ConnectError(
+                f"the server's certificate is not trusted: {exc.verify_message}"
+            ) from exc
         return tls, True
     if answer == b"N":
         if config.sslmode == "prefer":
             return tcp, False
-        raise ConnectError(f"the server does not support TLS, and sslmode={config.sslmode} requires it")
+        raise ConnectError(
+            f"the server does not support TLS, and sslmode={config.sslmode} requires it"
+        )
     if answer == b"E":
-        raise ConnectError("the server answered the SSLRequest with an error (is it older than 7.0?)")
+        raise ConnectError(
+            "the server answered the SSLRequest with an error (is it older than 7.0?)"
+        )
     raise ConnectError(f"unexpected answer to SSLRequest: {answer!r}")
 
 
 def channel_binding_data(stream: anyio.abc.ByteStream) -> bytes | None:
     """The ``tls-server-end-point`` hash of the server certificate, if the stream uses TLS."""
     try:
-        ssl_object = stream.extra(anyio.streams.tls.TLSAttribute.ssl_object)
+        ssl_object = stream.extra(TLSAttribute.ssl_object)
     except anyio.TypedAttributeLookupError:
         return None
     der = ssl_object.getpeercert(binary_form=True)

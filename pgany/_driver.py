@@ -34,6 +34,8 @@ logger = logging.getLogger("pgany")
 READ_SIZE = 256 * 1024
 #: Seconds allowed for a CancelRequest (connect, send, wait for the server to close).
 CANCEL_TIMEOUT = 5.0
+#: Seconds close() waits for Terminate to be sent before it drops the socket.
+CLOSE_TIMEOUT = 5.0
 
 
 class Notification:
@@ -51,7 +53,10 @@ class Notification:
         self.payload = payload
 
     def __repr__(self) -> str:
-        return f"Notification(process_id={self.process_id}, channel={self.channel!r}, payload={self.payload!r})"
+        return (
+            f"Notification(process_id={self.process_id}, "
+            f"channel={self.channel!r}, payload={self.payload!r})"
+        )
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Notification):
@@ -172,7 +177,7 @@ class Driver:
                 self._notify_event = anyio.Event()
             await self._notify_event.wait()
 
-    async def aclose(self, timeout: float = 5.0) -> None:
+    async def aclose(self) -> None:
         """Send Terminate, close the socket and wait for the loops to stop."""
         if not self._closing:
             self._closing = True
@@ -185,7 +190,7 @@ class Driver:
                 self._wake_all()
                 self._wake()
         with anyio.CancelScope(shield=True):
-            with anyio.move_on_after(timeout):
+            with anyio.move_on_after(CLOSE_TIMEOUT):
                 await self._finished.wait()
             if not self._finished.is_set() and self._scope is not None:
                 self._scope.cancel()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, overload
+from typing import Any, ClassVar
 
 __all__ = ["Column", "Row", "SimpleQueryRow", "row_class"]
 
@@ -43,13 +43,7 @@ class Row(tuple):  # type: ignore[type-arg]
     _columns: ClassVar[tuple[Column, ...]] = ()
     _index: ClassVar[dict[str, int]] = {}
 
-    @overload
-    def __getitem__(self, key: int | str) -> Any: ...
-
-    @overload
-    def __getitem__(self, key: slice) -> tuple[Any, ...]: ...
-
-    def __getitem__(self, key: int | str | slice) -> Any:
+    def __getitem__(self, key: int | str | slice) -> Any:  # type: ignore[override]
         if type(key) is str:
             try:
                 key = self._index[key]
@@ -80,17 +74,17 @@ class Row(tuple):  # type: ignore[type-arg]
 
     def items(self) -> list[tuple[str, Any]]:
         """(name, value) pairs, in order."""
-        return [(c.name, v) for c, v in zip(self._columns, self)]
+        return [(c.name, v) for c, v in zip(self._columns, self, strict=True)]
 
     def as_dict(self) -> dict[str, Any]:
         """The row as a dict of name -> value (a later duplicate name wins)."""
-        return {c.name: v for c, v in zip(self._columns, self)}
+        return {c.name: v for c, v in zip(self._columns, self, strict=True)}
 
     def __contains__(self, value: object) -> bool:
         return tuple.__contains__(self, value)
 
     def __repr__(self) -> str:
-        inner = ", ".join(f"{c.name}={v!r}" for c, v in zip(self._columns, self))
+        inner = ", ".join(f"{c.name}={v!r}" for c, v in zip(self._columns, self, strict=True))
         return f"Row({inner})"
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -108,7 +102,9 @@ def row_class(columns: Sequence[Column]) -> type[Row]:
     index: dict[str, int] = {}
     for i, c in enumerate(cols):
         index.setdefault(c.name, i)  # like psql: the first of duplicate names wins
-    return type("Row", (Row,), {"__slots__": (), "_columns": cols, "_index": index, "__module__": "pgany"})
+    return type(
+        "Row", (Row,), {"__slots__": (), "_columns": cols, "_index": index, "__module__": "pgany"}
+    )
 
 
 class SimpleQueryRow(tuple):  # type: ignore[type-arg]
@@ -123,12 +119,14 @@ class SimpleQueryRow(tuple):  # type: ignore[type-arg]
     _names: ClassVar[tuple[str, ...]] = ()
     _index: ClassVar[dict[str, int]] = {}
 
-    def __getitem__(self, key: int | str | slice) -> Any:
+    def __getitem__(self, key: int | str | slice) -> Any:  # type: ignore[override]
         if type(key) is str:
             try:
                 key = self._index[key]
             except KeyError:
-                raise KeyError(f"no column named {key!r} (columns: {', '.join(self._names)})") from None
+                raise KeyError(
+                    f"no column named {key!r} (columns: {', '.join(self._names)})"
+                ) from None
         return tuple.__getitem__(self, key)  # type: ignore[index]
 
     def get(self, name: str, default: str | None = None) -> str | None:
@@ -152,7 +150,7 @@ class SimpleQueryRow(tuple):  # type: ignore[type-arg]
         return tuple.__iter__(self)
 
     def __repr__(self) -> str:
-        inner = ", ".join(f"{n}={v!r}" for n, v in zip(self._names, self))
+        inner = ", ".join(f"{n}={v!r}" for n, v in zip(self._names, self, strict=True))
         return f"SimpleQueryRow({inner})"
 
 

@@ -12,7 +12,7 @@ import itertools
 import re
 import struct
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -38,7 +38,7 @@ from pgany.protocol.messages import RowDescription
 from pgany.protocol.pipeline import RowFactory
 from pgany.types import TypeRegistry, json_codecs
 from pgany.types import registry as global_registry
-from pgany.types._registry import Codec, Format
+from pgany.types._registry import Codec
 
 __all__ = [
     "CancelToken",
@@ -117,13 +117,13 @@ class Statement:
 
     __module__ = "pgany"
     __slots__ = (
+        "_bind_prefix",
         "_client",
         "_param_codecs",
         "_param_formats",
+        "_parse",
         "_result_formats",
         "_row_factory",
-        "_bind_prefix",
-        "_parse",
         "columns",
         "exclusive",
         "name",
@@ -178,8 +178,12 @@ class Statement:
                 f"the statement takes {len(codecs)} parameter{'s' if len(codecs) != 1 else ''}, "
                 f"{len(params)} given"
             )
-        parts: list[bytes | bytearray] = [self._bind_prefix, _formats(self._param_formats), _I16.pack(len(params))]
-        for i, (value, codec) in enumerate(zip(params, codecs)):
+        parts: list[bytes | bytearray] = [
+            self._bind_prefix,
+            _formats(self._param_formats),
+            _I16.pack(len(params)),
+        ]
+        for i, (value, codec) in enumerate(zip(params, codecs, strict=True)):
             if value is None:
                 parts.append(b"\xff\xff\xff\xff")
                 continue
@@ -187,7 +191,9 @@ class Statement:
                 assert codec.encode is not None
                 data = codec.encode(value)
             except EncodeError as exc:
-                raise EncodeError(f"parameter ${i + 1} ({codec_name(codec, self.params[i])}): {exc}") from exc
+                raise EncodeError(
+                    f"parameter ${i + 1} ({codec_name(codec, self.params[i])}): {exc}"
+                ) from exc
             except Exception as exc:
                 raise EncodeError(
                     f"cannot encode parameter ${i + 1} as {codec_name(codec, self.params[i])} "
@@ -228,7 +234,7 @@ def _make_row_factory(columns: Sequence[Column], codecs: Sequence[Codec]) -> Row
                 f"DataRow has {_unpack_i16(buf, start)[0]} columns, RowDescription said {ncols}"
             )
         pos = start + 2
-        values = []
+        values: list[Any] = []
         append = values.append
         try:
             for dec in decoders:
@@ -396,7 +402,9 @@ class Client:
 
     def cancel_token(self) -> CancelToken:
         """A token that can cancel this session's running query from anywhere."""
-        return CancelToken(self._config, self._host, self._proto.process_id, self._proto.backend_key)
+        return CancelToken(
+            self._config, self._host, self._proto.process_id, self._proto.backend_key
+        )
 
     def _type_name(self, oid: int) -> str | None:
         codec = self._registry.for_result(oid)
@@ -551,7 +559,9 @@ class Client:
         """Run *sql*; return its only row (:class:`~pgany.RowCountError` for 0 or several)."""
         rows = (await self._execute(sql, params)).rows
         if len(rows) != 1:
-            raise RowCountError(f"query_one expected exactly one row, the query returned {len(rows)}")
+            raise RowCountError(
+                f"query_one expected exactly one row, the query returned {len(rows)}"
+            )
         row: Row = rows[0]
         return row
 
@@ -559,7 +569,9 @@ class Client:
         """Run *sql*; return its row, or ``None`` if none (:class:`~pgany.RowCountError` for several)."""
         rows = (await self._execute(sql, params)).rows
         if len(rows) > 1:
-            raise RowCountError(f"query_opt expected at most one row, the query returned {len(rows)}")
+            raise RowCountError(
+                f"query_opt expected at most one row, the query returned {len(rows)}"
+            )
         return rows[0] if rows else None
 
     async def query_value(self, sql: str | Statement, *params: Any) -> Any:
@@ -599,7 +611,9 @@ class Client:
     def _resolve_type(self, t: int | str) -> int:
         if isinstance(t, int):
             return t
-        oid = self._registry.oid_of(t) or self._registry.oid_of(_TYPE_ALIASES.get(t.lower(), t.lower()))
+        oid = self._registry.oid_of(t) or self._registry.oid_of(
+            _TYPE_ALIASES.get(t.lower(), t.lower())
+        )
         if oid is None:
             raise InterfaceError(f"unknown type name {t!r}: give its OID instead")
         return oid
@@ -646,7 +660,9 @@ class Client:
 
     async def unlisten(self, channel: str) -> None:
         """``UNLISTEN`` *channel*; ``"*"`` stops listening to every channel."""
-        await self.batch_execute("UNLISTEN *" if channel == "*" else f"UNLISTEN {quote_ident(channel)}")
+        await self.batch_execute(
+            "UNLISTEN *" if channel == "*" else f"UNLISTEN {quote_ident(channel)}"
+        )
 
     def notifications(self) -> AsyncIterator[Notification]:
         """An async iterator of the notifications this session receives.
@@ -695,7 +711,10 @@ def _is_stale_plan(error: BaseException) -> bool:
     return (
         isinstance(error, DatabaseError)
         and error.sqlstate == "0A000"
-        and (error.routine in _STALE_PLAN_ROUTINES or "cached plan must not change result type" in error.message)
+        and (
+            error.routine in _STALE_PLAN_ROUTINES
+            or "cached plan must not change result type" in error.message
+        )
     )
 
 
@@ -752,7 +771,7 @@ async def run_connection(
     await driver.run()
 
 
-class connect:  # noqa: N801 - a function-like async context manager, as DESIGN names it
+class connect:
     """``async with pgany.connect(dsn, **params) as client:`` — open a connection.
 
     Entering opens a task group, connects, starts the connection task in it
@@ -801,7 +820,8 @@ class connect:  # noqa: N801 - a function-like async context manager, as DESIGN 
     ) -> bool:
         tg, client = self._tg, self._client
         self._tg = self._client = None
-        assert tg is not None and client is not None
+        assert tg is not None
+        assert client is not None
         try:
             await client.close()
         finally:

@@ -172,7 +172,7 @@ class Config:
                 if value is not None:
                     parts.append(f"{f.name}={_hide(value)}")
                 continue
-            if value is None or value == f.default or f.name in ("server_settings",) and not value:
+            if value is None or value == f.default or (f.name in ("server_settings",) and not value):
                 continue
             parts.append(f"{f.name}={value!r}")
         return f"pgany.Config({', '.join(parts)})"
@@ -212,9 +212,18 @@ class Config:
             elif key in _LIBPQ_KEYS:
                 if key in ("client_encoding",):
                     if str(value).upper().replace("-", "") not in ("UTF8", "UNICODE"):
-                        raise InterfaceError(f"client_encoding: pgany speaks UTF8 only, not {value!r}")
+                        raise InterfaceError(
+                            f"client_encoding: pgany speaks UTF8 only, not {value!r}"
+                        )
                     continue
-                if key in ("gssencmode", "sslcompression", "sslsni", "krbsrvname", "gsslib", "requirepeer"):
+                if key in (
+                    "gssencmode",
+                    "sslcompression",
+                    "sslsni",
+                    "krbsrvname",
+                    "gsslib",
+                    "requirepeer",
+                ):
                     continue
                 if key == "replication":
                     raise InterfaceError("replication connections are not supported")
@@ -228,11 +237,15 @@ class Config:
 
     def _validate(self) -> None:
         if self.sslmode not in _SSLMODES:
-            raise InterfaceError(f"invalid sslmode value: {self.sslmode!r} (one of {', '.join(_SSLMODES)})")
+            raise InterfaceError(
+                f"invalid sslmode value: {self.sslmode!r} (one of {', '.join(_SSLMODES)})"
+            )
         if self.channel_binding not in _CHANNEL_BINDING:
             raise InterfaceError(f"invalid channel_binding value: {self.channel_binding!r}")
         if self.target_session_attrs not in _TARGET_SESSION_ATTRS:
-            raise InterfaceError(f"invalid target_session_attrs value: {self.target_session_attrs!r}")
+            raise InterfaceError(
+                f"invalid target_session_attrs value: {self.target_session_attrs!r}"
+            )
         if self.load_balance_hosts not in ("disable", "random"):
             raise InterfaceError(f"invalid load_balance_hosts value: {self.load_balance_hosts!r}")
         if self.sslnegotiation not in ("postgres", "direct"):
@@ -300,9 +313,7 @@ class Config:
 
 def _default_host() -> str:
     for d in _DEFAULT_SOCKET_DIRS:
-        if os.path.isdir(d) and any(
-            name.startswith(".s.PGSQL.") for name in _listdir(d)
-        ):
+        if os.path.isdir(d) and any(name.startswith(".s.PGSQL.") for name in _listdir(d)):
             return d
     return "localhost"
 
@@ -433,7 +444,9 @@ def _parse_uri(uri: str) -> dict[str, str]:
 
 
 def _split_hosts(netloc: str) -> list[str]:
-    parts, depth, cur = [], 0, []
+    parts: list[str] = []
+    cur: list[str] = []
+    depth = 0
     for ch in netloc:
         if ch == "[":
             depth += 1

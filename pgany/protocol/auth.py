@@ -58,7 +58,15 @@ class Authenticator:
     when the connection uses TLS, else ``None``.
     """
 
-    __slots__ = ("_cb_data", "_channel_binding", "_password", "_sasl_done", "_scram", "_user", "method")
+    __slots__ = (
+        "_cb_data",
+        "_channel_binding",
+        "_password",
+        "_sasl_done",
+        "_scram",
+        "_user",
+        "method",
+    )
 
     def __init__(
         self,
@@ -111,7 +119,9 @@ class Authenticator:
         if isinstance(msg, AuthenticationMD5Password):
             self._refuse_without_binding()
             return fe.encode_password(md5_password(self._user, self._need_password(), msg.salt))
-        raise _final(f"the server asks for {self.method} authentication, which pgany does not support")
+        raise _final(
+            f"the server asks for {self.method} authentication, which pgany does not support"
+        )
 
     def _start_sasl(self, mechanisms: Sequence[str]) -> bytes:
         import scramp  # deferred: only SCRAM logins pay for the import
@@ -136,9 +146,7 @@ class Authenticator:
             )
         password = self._need_password()
         binding = ("tls-server-end-point", self._cb_data) if use_plus else None
-        client = scramp.ScramClient(
-            [mechanism], self._user, password, channel_binding=binding
-        )
+        client = scramp.ScramClient([mechanism], self._user, password, channel_binding=binding)
         self._scram = client
         first = client.get_client_first().encode("utf-8")
         return fe.encode_sasl_initial(mechanism, first)

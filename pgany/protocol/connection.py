@@ -85,7 +85,14 @@ class ConnectionEnded:
     error: BaseException | None
 
 
-Event = Connected | RequestDone | ConnectionEnded | NoticeResponse | NotificationResponse | ParameterStatus
+Event = (
+    Connected
+    | RequestDone
+    | ConnectionEnded
+    | NoticeResponse
+    | NotificationResponse
+    | ParameterStatus
+)
 
 _D = ord("D")
 _R = ord("R")
@@ -302,7 +309,11 @@ class Connection:
         state = self._state
         before = state.phase
         kind = self._kind(type_byte, msg)
-        if kind in (Kind.READY_FOR_QUERY, Kind.READY_FOR_QUERY_MORE) and before is Phase.BUSY and not self._queue:
+        if (
+            kind in (Kind.READY_FOR_QUERY, Kind.READY_FOR_QUERY_MORE)
+            and before is Phase.BUSY
+            and not self._queue
+        ):
             state.fail(ProtocolError("cannot handle ReadyForQuery with no request in flight"))
         state.apply(kind)
         # Messages that concern the session, whatever the phase.

@@ -289,7 +289,11 @@ def encode_bind(
     params: Sequence[bytes | bytearray | None],
     result_formats: Sequence[int],
 ) -> bytes:
-    parts = [encode_bind_prefix(portal, statement), _formats(param_formats), _I16.pack(len(params))]
+    parts: list[bytes | bytearray] = [
+        encode_bind_prefix(portal, statement),
+        _formats(param_formats),
+        _I16.pack(len(params)),
+    ]
     for value in params:
         if value is None:
             parts.append(b"\xff\xff\xff\xff")
@@ -457,7 +461,9 @@ def decode_startup(body: bytes) -> FrontendMessage:
     return StartupMessage(params, code)
 
 
-def decode_frontend(type_byte: int, body: bytes, *, password_kind: str = "password") -> FrontendMessage:
+def decode_frontend(
+    type_byte: int, body: bytes, *, password_kind: str = "password"
+) -> FrontendMessage:
     """Decode a typed frontend message.
 
     ``'p'`` means different messages in different phases: *password_kind* is

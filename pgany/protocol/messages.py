@@ -533,7 +533,9 @@ def _decode_row_description(r: _Reader) -> RowDescription:
     for _ in range(n):
         name = r.cstring()
         fields.append(
-            FieldDescription(name, r.uint32(), r.int16(), r.uint32(), r.int16(), r.int32(), r.int16())
+            FieldDescription(
+                name, r.uint32(), r.int16(), r.uint32(), r.int16(), r.int32(), r.int16()
+            )
         )
     r.done()
     return RowDescription(tuple(fields))
@@ -658,7 +660,13 @@ def _encode_row_description(msg: RowDescription) -> bytes:
         parts.append(_cstr(f.name))
         parts.append(
             struct.pack(
-                "!IhIhih", f.table_oid, f.column_id, f.type_oid, f.type_size, f.type_modifier, f.format
+                "!IhIhih",
+                f.table_oid,
+                f.column_id,
+                f.type_oid,
+                f.type_size,
+                f.type_modifier,
+                f.format,
             )
         )
     return b"".join(parts)
@@ -681,9 +689,11 @@ _ENCODERS: dict[type[Any], tuple[bytes, Callable[[Any], bytes]]] = {
     FunctionCallResponse: (b"V", lambda m: _value(m.value)),
     NegotiateProtocolVersion: (
         b"v",
-        lambda m: _I32.pack(m.newest_minor)
-        + _I32.pack(len(m.unrecognized))
-        + b"".join(_cstr(n) for n in m.unrecognized),
+        lambda m: (
+            _I32.pack(m.newest_minor)
+            + _I32.pack(len(m.unrecognized))
+            + b"".join(_cstr(n) for n in m.unrecognized)
+        ),
     ),
     NoData: (b"n", lambda m: b""),
     NoticeResponse: (b"N", lambda m: _fields(m.fields)),

@@ -63,6 +63,7 @@ class Request:
     """
 
     __slots__ = (
+        "_current",
         "copy_data",
         "discard",
         "done",
@@ -76,7 +77,6 @@ class Request:
         "simple",
         "status",
         "waiter",
-        "_current",
     )
 
     def __init__(
@@ -151,7 +151,9 @@ class Request:
             return
         self.current().rows.append(row)
 
-    def finish_statement(self, tag: str | None, *, empty: bool = False, suspended: bool = False) -> None:
+    def finish_statement(
+        self, tag: str | None, *, empty: bool = False, suspended: bool = False
+    ) -> None:
         result = self.current()
         result.tag = tag
         result.empty = empty
