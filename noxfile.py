@@ -20,7 +20,9 @@ def lint(session: nox.Session) -> None:
     """ruff: lint and formatting."""
     session.install("ruff")
     session.run("ruff", "check", "pgany", "tests", "tools", "bench", "examples", "noxfile.py")
-    session.run("ruff", "format", "--check", "pgany", "tests", "tools", "bench", "examples", "noxfile.py")
+    session.run(
+        "ruff", "format", "--check", "pgany", "tests", "tools", "bench", "examples", "noxfile.py"
+    )
 
 
 @nox.session

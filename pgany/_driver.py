@@ -331,6 +331,12 @@ class Driver:
         closed.__cause__ = exc
         self._mark_closed(closed, exc)
         for req in self.proto.fail_all(closed):
+            if isinstance(exc, ProtocolError):
+                # Those waiting get the protocol violation itself; later calls
+                # get ConnectionClosed caused by it.
+                error = ProtocolError(str(exc))
+                error.__cause__ = exc
+                req.error = error
             self._resolve(req)
         self._wake_all()
 
