@@ -46,7 +46,10 @@ class ReceiveBuffer:
                 except BufferError:
                     self._data = buf[pos:]
             self._pos = 0
-        self._data += data
+        try:
+            self._data += data
+        except BufferError:  # nothing was consumed, and a view of the bytes is alive
+            self._data = self._data + data
 
     @property
     def data(self) -> bytearray:

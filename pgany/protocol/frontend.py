@@ -424,19 +424,33 @@ class _Reader:
         end = self.data.find(b"\0", self.pos)
         if end < 0:
             raise ProtocolError("frontend message has an unterminated string")
-        out = self.data[self.pos : end].decode("utf-8")
+        try:
+            out = self.data[self.pos : end].decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ProtocolError("frontend message has a string that is not UTF-8") from exc
         self.pos = end + 1
         return out
 
     def rest(self) -> bytes:
         return self.take(len(self.data) - self.pos)
 
+    def count(self) -> int:
+        n = self.int16()
+        if n < 0:
+            raise ProtocolError("frontend message has a negative count")
+        return n
+
+    def done(self, msg: FrontendMessage) -> FrontendMessage:
+        if self.pos != len(self.data):
+            raise ProtocolError(f"frontend message has {len(self.data) - self.pos} extra bytes")
+        return msg
+
     def formats(self) -> tuple[int, ...]:
-        return tuple(self.int16() for _ in range(self.int16()))
+        return tuple(self.int16() for _ in range(self.count()))
 
     def values(self) -> tuple[bytes | None, ...]:
         out: list[bytes | None] = []
-        for _ in range(self.int16()):
+        for _ in range(self.count()):
             n = self.int32()
             out.append(None if n == -1 else self.take(n))
         return tuple(out)
@@ -458,7 +472,7 @@ def decode_startup(body: bytes) -> FrontendMessage:
         if not key:
             break
         params[key] = r.cstring()
-    return StartupMessage(params, code)
+    return r.done(StartupMessage(params, code))
 
 
 def decode_frontend(
@@ -470,7 +484,10 @@ def decode_frontend(
     ``"password"``, ``"sasl_initial"`` or ``"sasl"``.
     """
     r = _Reader(bytes(body))
-    t = chr(type_byte)
+    return r.done(_decode_typed(r, chr(type_byte), password_kind))
+
+
+def _decode_typed(r: _Reader, t: str, password_kind: str) -> FrontendMessage:
     if t == "p":
         if password_kind == "sasl_initial":
             mech = r.cstring()
@@ -484,7 +501,7 @@ def decode_frontend(
     if t == "P":
         name = r.cstring()
         sql = r.cstring()
-        return Parse(name, sql, tuple(r.uint32() for _ in range(r.int16())))
+        return Parse(name, sql, tuple(r.uint32() for _ in range(r.count())))
     if t == "B":
         portal = r.cstring()
         stmt = r.cstring()
