@@ -8,6 +8,7 @@
 
 from pgany._driver import Notification
 from pgany._rows import Column, Row, SimpleQueryRow
+from pgany._transaction import Portal, RowStream, Savepoint, Transaction
 from pgany.client import (
     CancelToken,
     Client,
@@ -35,6 +36,10 @@ from pgany.types import Interval
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "Transaction",
+    "Savepoint",
+    "RowStream",
+    "Portal",
     "CancelToken",
     "Client",
     "Column",

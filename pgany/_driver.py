@@ -224,6 +224,10 @@ class Driver:
     async def _reader(self) -> None:
         proto = self.proto
         stream = self.stream
+        # Startup's last read may have brought more than its ReadyForQuery (a
+        # notice, a FATAL error...): handle what the core holds before reading.
+        if not self._handle_events():
+            return
         while True:
             try:
                 data = await stream.receive(READ_SIZE)
@@ -235,30 +239,37 @@ class Driver:
                 self._broken(exc)
                 return
             proto.receive_data(data)
-            try:
-                while True:
-                    event = proto.next_event()
-                    if event is NEED_DATA:
-                        break
-                    if type(event) is RequestDone:
-                        self._resolve(event.request)
-                    elif isinstance(event, ConnectionEnded):
-                        self._ended(event.error)
-                        return
-                    else:
-                        self._deliver(event)
-            except ProtocolError as exc:
-                logger.error("closing the connection: %s", exc)
-                self._broken(exc)
+            if not self._handle_events():
                 return
-            if proto.in_flight == 0 and self._drained is not None:
-                self._drained.set()
-                self._drained = None
-            # The core may have queued an answer (a CopyFail it decided on).
-            self._wake()
             if not data:
                 self._ended(proto.end_error)
                 return
+
+    def _handle_events(self) -> bool:
+        """Handle every event the core has now; False once the connection is over."""
+        proto = self.proto
+        try:
+            while True:
+                event = proto.next_event()
+                if event is NEED_DATA:
+                    break
+                if type(event) is RequestDone:
+                    self._resolve(event.request)
+                elif isinstance(event, ConnectionEnded):
+                    self._ended(event.error)
+                    return False
+                else:
+                    self._deliver(event)
+        except ProtocolError as exc:
+            logger.error("closing the connection: %s", exc)
+            self._broken(exc)
+            return False
+        if proto.in_flight == 0 and self._drained is not None:
+            self._drained.set()
+            self._drained = None
+        # The core may have queued an answer (a CopyFail it decided on).
+        self._wake()
+        return True
 
     async def _writer(self) -> None:
         proto = self.proto

@@ -20,7 +20,9 @@ import anyio
 import anyio.abc
 
 from pgany._driver import Driver, Notification
+from pgany._queries import Queries
 from pgany._rows import Column, Row, SimpleQueryRow, row_class, simple_row_class
+from pgany._transaction import StreamHolder, TransactionContext, begin_sql
 from pgany.config import Config
 from pgany.errors import (
     ConnectionClosed,
@@ -30,7 +32,6 @@ from pgany.errors import (
     Error,
     InterfaceError,
     ProtocolError,
-    RowCountError,
 )
 from pgany.protocol import Request, Result
 from pgany.protocol import frontend as fe
@@ -170,16 +171,17 @@ class Statement:
     def __repr__(self) -> str:
         return f"<pgany.Statement {self.name or '(unnamed)'} params={list(self.params)} sql={self.sql!r}>"
 
-    def _encode(self, params: Sequence[Any]) -> bytes:
-        """Parse (for the unnamed statement) + Bind + Execute, without Sync."""
+    def _encode(self, params: Sequence[Any], portal: str = "", execute: bool = True) -> bytes:
+        """Parse (for the unnamed statement) + Bind (+ Execute), without Sync."""
         codecs = self._param_codecs
         if len(params) != len(codecs):
             raise InterfaceError(
                 f"the statement takes {len(codecs)} parameter{'s' if len(codecs) != 1 else ''}, "
                 f"{len(params)} given"
             )
+        prefix = self._bind_prefix if not portal else fe.encode_bind_prefix(portal, self.name)
         parts: list[bytes | bytearray] = [
-            self._bind_prefix,
+            prefix,
             _formats(self._param_formats),
             _I16.pack(len(params)),
         ]
@@ -203,7 +205,8 @@ class Statement:
             parts.append(data)
         parts.append(_formats(self._result_formats))
         body = b"".join(parts)
-        return b"".join((self._parse, b"B", _I32.pack(len(body) + 4), body, _EXECUTE_ALL))
+        tail = _EXECUTE_ALL if execute else b""
+        return b"".join((self._parse, b"B", _I32.pack(len(body) + 4), body, tail))
 
 
 _EXECUTE_ALL = fe.encode_execute("", 0)
@@ -246,8 +249,8 @@ def _make_row_factory(columns: Sequence[Column], codecs: Sequence[Codec]) -> Row
                     append(dec(buf[pos : pos + n]))  # type: ignore[misc]
                     pos += n
         except Exception as exc:
-            if pos > end:
-                raise ProtocolError("DataRow is shorter than its fields") from exc
+            if not _row_fits(buf, start, end):
+                raise ProtocolError("DataRow length does not match its fields") from exc
             col = columns[len(values)]
             raise DecodeError(
                 f"cannot decode column {col.name!r} ({col.type_name or col.type_oid}): {exc}"
@@ -257,6 +260,18 @@ def _make_row_factory(columns: Sequence[Column], codecs: Sequence[Codec]) -> Row
         return new(cls, values)
 
     return decode_row
+
+
+def _row_fits(buf: memoryview, start: int, end: int) -> bool:
+    """Whether a DataRow's value lengths fill its body exactly (checked after a failure)."""
+    pos = start + 2
+    for _ in range(_unpack_i16(buf, start)[0]):
+        if pos + 4 > end:
+            return False
+        pos += 4 + max(_unpack_i32(buf, pos)[0], 0)
+        if pos > end:
+            return False
+    return pos == end
 
 
 def _simple_row_factory(desc: RowDescription) -> RowFactory:
@@ -270,13 +285,20 @@ def _simple_row_factory(desc: RowDescription) -> RowFactory:
             raise ProtocolError("DataRow column count does not match its RowDescription")
         pos = start + 2
         values: list[str | None] = []
-        for _ in range(ncols):
+        for name in names:
+            if pos + 4 > end:
+                raise ProtocolError("DataRow is shorter than its fields")
             n = _unpack_i32(buf, pos)[0]
             pos += 4
             if n < 0:
                 values.append(None)
             else:
-                values.append(str(buf[pos : pos + n], "utf-8"))
+                if pos + n > end:
+                    raise ProtocolError("DataRow is shorter than its fields")
+                try:
+                    values.append(str(buf[pos : pos + n], "utf-8"))
+                except UnicodeDecodeError as exc:
+                    raise DecodeError(f"column {name!r} is not valid UTF-8: {exc}") from exc
                 pos += n
         if pos != end:
             raise ProtocolError("DataRow length does not match its fields")
@@ -337,7 +359,7 @@ class CancelToken:
                 await anyio.aclose_forcefully(stream)
 
 
-class Client:
+class Client(Queries):
     """A connection to PostgreSQL, shared safely by any number of tasks.
 
     Made by :func:`pgany.connect` or :func:`pgany.run_connection`; it is
@@ -359,6 +381,14 @@ class Client:
         self._cache_size = config.statement_cache_size
         self._names = itertools.count(1)
         driver.canceller = lambda: self.cancel_token().cancel_query()
+        # A transaction or stream holding the client, the task that owns it,
+        # and an event set when it lets go.
+        self._holder: object | None = None
+        self._holder_task: int | None = None
+        self._released: anyio.Event | None = None
+
+    def _cx(self) -> tuple[Client, object | None]:
+        return self, None
 
     def __repr__(self) -> str:
         state = "closed" if self.is_closed else self.transaction_status
@@ -412,16 +442,27 @@ class Client:
 
     # -- running requests ---------------------------------------------------------
 
-    async def _run(self, data: bytes | bytearray, req: Request) -> Request:
-        """Send one request and wait for its outcome; on cancellation, abandon it."""
+    async def _run(
+        self, data: bytes | bytearray, req: Request, holder: object | None = None
+    ) -> Request:
+        """Send one request and wait for its outcome; on cancellation, abandon it.
+
+        While a transaction or stream holds the client, requests from anyone
+        else wait here; *holder* is the one that may pass.
+        """
         driver = self._driver
         proto = self._proto
-        if driver._cancel_done is not None:
-            await driver.wait_cancel_done()
-        if req.exclusive or proto.exclusive_pending:
-            # A request that may COPY must have the connection to itself.
-            while proto.in_flight and (req.exclusive or proto.exclusive_pending):
+        while True:
+            if driver._cancel_done is not None:
+                await driver.wait_cancel_done()
+            elif self._holder is not None and self._holder is not holder:
+                await self._wait_released()
+            elif proto.in_flight and (req.exclusive or proto.exclusive_pending):
+                # A request that may COPY must have the connection to itself.
                 await driver.wait_drained()
+            else:
+                break
+        # No await between the checks above and this send: nothing can slip in.
         driver.send(data, req)
         try:
             await req.waiter.wait()
@@ -430,27 +471,57 @@ class Client:
             raise
         return req
 
+    async def _wait_released(self) -> None:
+        if self._holder_task == _current_task_id():
+            kind = "a stream" if isinstance(self._holder, StreamHolder) else "a transaction"
+            raise InterfaceError(
+                f"this task holds the connection in {kind}: run statements through "
+                "that object, not the Client (calling the Client here would deadlock)"
+            )
+        if self._released is None:
+            self._released = anyio.Event()
+        await self._released.wait()
+
+    async def _acquire(self, holder: object) -> None:
+        """Take the client for a transaction or a stream (others' calls wait)."""
+        while self._holder is not None:
+            if self.is_closed:
+                break
+            await self._wait_released()
+        if self.is_closed:
+            raise ConnectionClosed("the connection is closed") from (
+                self._driver.closed_error.__cause__ if self._driver.closed_error else None
+            )
+        self._holder = holder
+        self._holder_task = _current_task_id()
+
+    def _release(self, holder: object) -> None:
+        if self._holder is holder:
+            self._holder = None
+            self._holder_task = None
+            released, self._released = self._released, None
+            if released is not None:
+                released.set()
+
     def _raise_for(self, req: Request) -> None:
         error = req.error
         if error is not None:
             req.error = None  # raised once; do not keep the traceback alive
             raise error
 
-    async def _prepare_request(self, name: str, sql: str, types: Sequence[int]) -> Request:
+    async def _new_statement(
+        self, sql: str, types: Sequence[int], name: str, holder: object | None = None
+    ) -> Statement:
         data = fe.encode_parse(name, sql, types) + fe.encode_describe("S", name) + fe.SYNC
         req = Request()
         req.discard = True  # no rows come from a Describe
-        await self._run(data, req)
-        return req
-
-    async def _new_statement(self, sql: str, types: Sequence[int], name: str) -> Statement:
-        req = await self._prepare_request(name, sql, types)
+        await self._run(data, req, holder)
         self._raise_for(req)
         if req.param_oids is None:
             raise ProtocolError("the server did not describe the statement's parameters")
         return Statement(self, name, sql, req.param_oids, req.row_description, types)
 
-    async def _statement(self, sql: str | Statement) -> Statement:
+    async def _statement(self, sql: str | Statement, holder: object | None = None) -> Statement:
         if isinstance(sql, Statement):
             if sql._client is not self:
                 raise InterfaceError("this statement was prepared on another connection")
@@ -459,7 +530,7 @@ class Client:
         if not isinstance(sql, str):
             raise InterfaceError(f"sql must be a str or a Statement, not {type(sql).__name__}")
         if self._cache_size == 0:
-            return await self._new_statement(sql, (), "")
+            return await self._new_statement(sql, (), "", holder)
         cache = self._cache
         while True:
             entry = cache.get(sql)
@@ -476,7 +547,7 @@ class Client:
         cache[sql] = entry
         name = f"_pgany_{next(self._names)}"
         try:
-            stmt = await self._new_statement(sql, (), name)
+            stmt = await self._new_statement(sql, (), name, holder)
         except BaseException as exc:
             entry.error = True
             if cache.get(sql) is entry:
@@ -515,15 +586,17 @@ class Client:
             del self._cache[stmt.sql]
             self._close_statement(stmt.name)
 
-    async def _execute(self, sql: str | Statement, params: Sequence[Any]) -> Result:
-        stmt = await self._statement(sql)
+    async def _execute(
+        self, sql: str | Statement, params: Sequence[Any], holder: object | None = None
+    ) -> Result:
+        stmt = await self._statement(sql, holder)
         for attempt in (0, 1):
             data = stmt._encode(params) + fe.SYNC
             factory = stmt._row_factory
             req = Request(row_factory=factory, exclusive=stmt.exclusive)
             if factory is None:
                 req.row_factory_for = self._row_factory_for
-            await self._run(data, req)
+            await self._run(data, req, holder)
             error = req.error
             if (
                 error is not None
@@ -533,13 +606,33 @@ class Client:
                 and not isinstance(sql, Statement)
             ):
                 self._forget(stmt)
-                stmt = await self._statement(stmt.sql)
+                stmt = await self._statement(stmt.sql, holder)
                 continue
             self._raise_for(req)
             if req.results:
                 return req.results[-1]
             return Result(None)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _executemany(
+        self, sql: str | Statement, params_seq: Iterable[Sequence[Any]], holder: object | None
+    ) -> None:
+        stmt = await self._statement(sql, holder)
+        parts = [stmt._encode(params) for params in params_seq]
+        if not parts:
+            return
+        parts.append(fe.SYNC)
+        req = Request(exclusive=stmt.exclusive)
+        req.discard = True
+        await self._run(b"".join(parts), req, holder)
+        self._raise_for(req)
+
+    async def _prepare(
+        self, sql: str, types: Sequence[int | str] | None, holder: object | None
+    ) -> Statement:
+        oids = [self._resolve_type(t) for t in (types or ())]
+        name = f"_pgany_p{next(self._names)}"
+        return await self._new_statement(sql, oids, name, holder)
 
     def _row_factory_for(self, desc: RowDescription) -> RowFactory:
         registry = self._registry
@@ -548,65 +641,6 @@ class Client:
             for f in desc.fields
         ]
         return _make_row_factory(columns, [registry.for_result(f.type_oid) for f in desc.fields])
-
-    # -- the query API ----------------------------------------------------------------
-
-    async def query(self, sql: str | Statement, *params: Any) -> list[Row]:
-        """Run *sql* with *params* bound to ``$1, $2, ...``; return every row."""
-        return (await self._execute(sql, params)).rows
-
-    async def query_one(self, sql: str | Statement, *params: Any) -> Row:
-        """Run *sql*; return its only row (:class:`~pgany.RowCountError` for 0 or several)."""
-        rows = (await self._execute(sql, params)).rows
-        if len(rows) != 1:
-            raise RowCountError(
-                f"query_one expected exactly one row, the query returned {len(rows)}"
-            )
-        row: Row = rows[0]
-        return row
-
-    async def query_opt(self, sql: str | Statement, *params: Any) -> Row | None:
-        """Run *sql*; return its row, or ``None`` if none (:class:`~pgany.RowCountError` for several)."""
-        rows = (await self._execute(sql, params)).rows
-        if len(rows) > 1:
-            raise RowCountError(
-                f"query_opt expected at most one row, the query returned {len(rows)}"
-            )
-        return rows[0] if rows else None
-
-    async def query_value(self, sql: str | Statement, *params: Any) -> Any:
-        """Run *sql*; return the first column of its only row."""
-        row = await self.query_one(sql, *params)
-        if len(row) == 0:
-            raise InterfaceError("query_value: the query returns no columns")
-        return row[0]
-
-    async def execute(self, sql: str | Statement, *params: Any) -> int:
-        """Run *sql*; return the number of rows affected (0 when the command reports none)."""
-        return (await self._execute(sql, params)).rows_affected
-
-    async def executemany(self, sql: str | Statement, params_seq: Iterable[Sequence[Any]]) -> None:
-        """Run *sql* once per parameter set, all in one pipelined batch ending in one Sync.
-
-        Every set is encoded before anything is sent. The batch runs as one
-        implicit transaction: if any set fails, none of them takes effect
-        (outside an explicit transaction).
-        """
-        stmt = await self._statement(sql)
-        parts = [stmt._encode(params) for params in params_seq]
-        if not parts:
-            return
-        parts.append(fe.SYNC)
-        req = Request(exclusive=stmt.exclusive)
-        req.discard = True
-        await self._run(b"".join(parts), req)
-        self._raise_for(req)
-
-    async def prepare(self, sql: str, types: Sequence[int | str] | None = None) -> Statement:
-        """Prepare *sql* as a named statement; *types* fixes parameter types (names or OIDs)."""
-        oids = [self._resolve_type(t) for t in (types or ())]
-        name = f"_pgany_p{next(self._names)}"
-        return await self._new_statement(sql, oids, name)
 
     def _resolve_type(self, t: int | str) -> int:
         if isinstance(t, int):
@@ -618,28 +652,9 @@ class Client:
             raise InterfaceError(f"unknown type name {t!r}: give its OID instead")
         return oid
 
-    async def simple_query(self, sql: str) -> list[SimpleQueryMessage]:
-        """Run *sql* (one or more statements) with the simple protocol; results in text.
-
-        Returns, per statement, a :class:`SimpleRowDescription` (for statements
-        that return rows), then one :class:`SimpleQueryRow` per row, then a
-        :class:`CommandComplete`.
-        """
-        req = await self._simple(sql)
-        out: list[SimpleQueryMessage] = []
-        for result in req.results:
-            if result.description is not None:
-                out.append(SimpleRowDescription([f.name for f in result.description.fields]))
-                out.extend(result.rows)
-            if result.tag is not None:
-                out.append(CommandComplete(result.tag, result.rows_affected))
-        return out
-
-    async def batch_execute(self, sql: str) -> None:
-        """Run a multi-statement script with the simple protocol, discarding rows."""
-        await self._simple(sql, discard=True)
-
-    async def _simple(self, sql: str, *, discard: bool = False) -> Request:
+    async def _simple(
+        self, sql: str, *, discard: bool = False, holder: object | None = None
+    ) -> Request:
         if not isinstance(sql, str):
             raise InterfaceError(f"sql must be a str, not {type(sql).__name__}")
         data = fe.encode_query(sql)
@@ -648,9 +663,27 @@ class Client:
             req.discard = True
         else:
             req.row_factory_for = _simple_row_factory
-        await self._run(data, req)
+        await self._run(data, req, holder)
         self._raise_for(req)
         return req
+
+    # -- transactions and streams -------------------------------------------------------
+
+    def transaction(
+        self,
+        isolation: str | None = None,
+        read_only: bool | None = None,
+        deferrable: bool | None = None,
+    ) -> TransactionContext:
+        """``async with client.transaction() as tx:`` — a transaction.
+
+        Begins on entry; commits on normal exit; rolls back on an exception or
+        cancellation (the rollback is shielded and bounded in time). While it
+        is open, calls made on the Client from other tasks wait until it ends,
+        and the owning task calling the Client directly gets
+        :class:`~pgany.InterfaceError`: run statements through *tx*.
+        """
+        return TransactionContext(self, begin_sql(isolation, read_only, deferrable))
 
     # -- notifications -------------------------------------------------------------------
 
@@ -716,6 +749,10 @@ def _is_stale_plan(error: BaseException) -> bool:
             or "cached plan must not change result type" in error.message
         )
     )
+
+
+def _current_task_id() -> int:
+    return anyio.get_current_task().id
 
 
 def quote_ident(name: str) -> str:

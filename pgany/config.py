@@ -172,7 +172,11 @@ class Config:
                 if value is not None:
                     parts.append(f"{f.name}={_hide(value)}")
                 continue
-            if value is None or value == f.default or (f.name in ("server_settings",) and not value):
+            if (
+                value is None
+                or value == f.default
+                or (f.name in ("server_settings",) and not value)
+            ):
                 continue
             parts.append(f"{f.name}={value!r}")
         return f"pgany.Config({', '.join(parts)})"

@@ -461,9 +461,9 @@ def decode_startup(body: bytes) -> FrontendMessage:
     r = _Reader(bytes(body))
     code = r.int32()
     if code == SSL_REQUEST_CODE:
-        return SSLRequest()
+        return r.done(SSLRequest())
     if code == GSSENC_REQUEST_CODE:
-        return GSSENCRequest()
+        return r.done(GSSENCRequest())
     if code == CANCEL_REQUEST_CODE:
         return CancelRequest(r.int32(), r.rest())
     params: dict[str, str] = {}

@@ -146,6 +146,8 @@ class Request:
             raise ProtocolError("DataRow received without a RowDescription")
         try:
             row = factory(buf, start, end)
+        except ProtocolError:
+            raise  # a malformed DataRow breaks the protocol, not just this request
         except Exception as exc:
             self.set_error(exc)
             return

@@ -1,0 +1,125 @@
+"""The query methods shared by :class:`~pgany.Client` and :class:`~pgany.Transaction`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from pgany.errors import InterfaceError, RowCountError
+
+if TYPE_CHECKING:
+    from pgany._rows import Row
+    from pgany._transaction import StreamContext
+    from pgany.client import Client, SimpleQueryMessage, Statement
+
+__all__ = ["Queries"]
+
+
+class Queries:
+    """Query methods; subclasses say which client runs them and on whose behalf."""
+
+    __slots__ = ()
+
+    def _cx(self) -> tuple[Client, object | None]:
+        """(the client, the holder the requests run for); raises if unusable."""
+        raise NotImplementedError
+
+    async def query(self, sql: str | Statement, *params: Any) -> list[Row]:
+        """Run *sql* with *params* bound to ``$1, $2, ...``; return every row."""
+        client, holder = self._cx()
+        return (await client._execute(sql, params, holder)).rows
+
+    async def query_one(self, sql: str | Statement, *params: Any) -> Row:
+        """Run *sql*; return its only row (:class:`~pgany.RowCountError` for 0 or several)."""
+        client, holder = self._cx()
+        rows = (await client._execute(sql, params, holder)).rows
+        if len(rows) != 1:
+            raise RowCountError(
+                f"query_one expected exactly one row, the query returned {len(rows)}"
+            )
+        row: Row = rows[0]
+        return row
+
+    async def query_opt(self, sql: str | Statement, *params: Any) -> Row | None:
+        """Run *sql*; return its row, or ``None`` (:class:`~pgany.RowCountError` for several)."""
+        client, holder = self._cx()
+        rows = (await client._execute(sql, params, holder)).rows
+        if len(rows) > 1:
+            raise RowCountError(
+                f"query_opt expected at most one row, the query returned {len(rows)}"
+            )
+        return rows[0] if rows else None
+
+    async def query_value(self, sql: str | Statement, *params: Any) -> Any:
+        """Run *sql*; return the first column of its only row."""
+        row = await self.query_one(sql, *params)
+        if len(row) == 0:
+            raise InterfaceError("query_value: the query returns no columns")
+        return row[0]
+
+    async def execute(self, sql: str | Statement, *params: Any) -> int:
+        """Run *sql*; return the number of rows affected (0 when the command reports none)."""
+        client, holder = self._cx()
+        return (await client._execute(sql, params, holder)).rows_affected
+
+    async def executemany(self, sql: str | Statement, params_seq: Iterable[Sequence[Any]]) -> None:
+        """Run *sql* once per parameter set, all in one pipelined batch ending in one Sync.
+
+        Every set is encoded before anything is sent. Outside an explicit
+        transaction the batch runs as one implicit transaction: if any set
+        fails, none of them takes effect.
+        """
+        client, holder = self._cx()
+        await client._executemany(sql, params_seq, holder)
+
+    async def prepare(self, sql: str, types: Sequence[int | str] | None = None) -> Statement:
+        """Prepare *sql* as a named statement.
+
+        *types* fixes parameter types, by name (``"int8"``) or OID, like
+        tokio-postgres's ``prepare_typed``; the rest are inferred by the server.
+        """
+        client, holder = self._cx()
+        return await client._prepare(sql, types, holder)
+
+    async def simple_query(self, sql: str) -> list[SimpleQueryMessage]:
+        """Run *sql* (one or more statements) with the simple protocol; results in text.
+
+        Returns, per statement, a :class:`~pgany.SimpleRowDescription` (for
+        statements that return rows), one :class:`~pgany.SimpleQueryRow` per
+        row, then a :class:`~pgany.CommandComplete`.
+        """
+        from pgany.client import CommandComplete, SimpleRowDescription
+
+        client, holder = self._cx()
+        req = await client._simple(sql, holder=holder)
+        out: list[SimpleQueryMessage] = []
+        for result in req.results:
+            if result.description is not None:
+                out.append(SimpleRowDescription([f.name for f in result.description.fields]))
+                out.extend(result.rows)
+            if result.tag is not None:
+                out.append(CommandComplete(result.tag, result.rows_affected))
+        return out
+
+    async def batch_execute(self, sql: str) -> None:
+        """Run a multi-statement script with the simple protocol, discarding rows."""
+        client, holder = self._cx()
+        await client._simple(sql, discard=True, holder=holder)
+
+    def query_stream(
+        self, sql: str | Statement, *params: Any, batch_size: int = 1000
+    ) -> StreamContext:
+        """``async with client.query_stream(sql, *params) as stream:`` — rows in bounded batches.
+
+        ``async for row in stream`` fetches *batch_size* rows at a time through
+        a portal, so a result of any size streams in bounded memory; after
+        the last row, ``stream.rows_affected`` holds the command's row count.
+        Outside a transaction the stream runs in one of its own, and holds the
+        client until the block ends (other tasks' calls wait).
+        """
+        from pgany._transaction import StreamContext
+
+        client, holder = self._cx()
+        if batch_size < 1:
+            raise InterfaceError("batch_size must be at least 1")
+        return StreamContext(client, holder, sql, params, batch_size)

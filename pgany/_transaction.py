@@ -1,0 +1,476 @@
+"""Transactions, savepoints, portals and row streams.
+
+A transaction (or a stream outside one) *holds* its client: requests from
+other tasks wait until it ends, so none of them runs inside it; requests
+already sent before it began finish before its BEGIN. Ending is always
+bounded: on an exception or cancellation the rollback is shielded and given
+:data:`END_TIMEOUT` seconds, after which the connection is closed rather
+than left in an unknown state.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from pgany._queries import Queries
+from pgany.errors import ConnectionClosed, Error, InterfaceError, lookup
+from pgany.protocol import Request
+from pgany.protocol import frontend as fe
+
+if TYPE_CHECKING:
+    from pgany._rows import Row
+    from pgany.client import Client, Statement
+
+__all__ = ["END_TIMEOUT", "Portal", "RowStream", "Savepoint", "Transaction", "TransactionContext"]
+
+#: Seconds a rollback (or the end of a stream) may take before the connection is closed.
+END_TIMEOUT = 10.0
+
+_portal_names = itertools.count(1)
+_savepoint_names = itertools.count(1)
+
+_ISOLATION = {
+    "read uncommitted": "READ UNCOMMITTED",
+    "read committed": "READ COMMITTED",
+    "repeatable read": "REPEATABLE READ",
+    "serializable": "SERIALIZABLE",
+}
+
+
+def begin_sql(isolation: str | None, read_only: bool | None, deferrable: bool | None) -> str:
+    """The BEGIN statement for these options (PostgreSQL's spellings, any case)."""
+    parts = ["BEGIN"]
+    if isolation is not None:
+        key = " ".join(isolation.replace("_", " ").lower().split())
+        if key not in _ISOLATION:
+            raise InterfaceError(
+                f"invalid isolation level {isolation!r}: one of {', '.join(repr(k) for k in _ISOLATION)}"
+            )
+        parts.append(f"ISOLATION LEVEL {_ISOLATION[key]}")
+    if read_only is not None:
+        parts.append("READ ONLY" if read_only else "READ WRITE")
+    if deferrable is not None:
+        parts.append("DEFERRABLE" if deferrable else "NOT DEFERRABLE")
+    return " ".join(parts)
+
+
+def _quote_ident(name: str) -> str:
+    if "\0" in name:
+        raise InterfaceError("identifiers cannot contain NUL characters")
+    return '"' + name.replace('"', '""') + '"'
+
+
+class _Holder:
+    """The identity that may use a held client (one per transaction or stream)."""
+
+    __slots__ = ()
+
+
+class StreamHolder(_Holder):
+    """Holds a client for a stream outside a transaction."""
+
+    __slots__ = ()
+
+
+async def _end_bounded(client: Client, sql: str, holder: object) -> None:
+    """Run *sql* (ROLLBACK...) shielded and bounded; close the connection if it can't finish."""
+    with anyio.CancelScope(shield=True):
+        with anyio.move_on_after(END_TIMEOUT) as scope:
+            try:
+                await client._simple(sql, discard=True, holder=holder)
+            except ConnectionClosed:
+                return
+        if scope.cancelled_caught:
+            await client.close()
+
+
+class Transaction(Queries):
+    """An open transaction: the query methods of :class:`~pgany.Client`, plus
+    savepoints, portals, :meth:`commit` and :meth:`rollback`."""
+
+    __module__ = "pgany"
+    __slots__ = ("_client", "_finished", "_holder")
+
+    def __init__(self, client: Client, holder: _Holder) -> None:
+        self._client = client
+        self._holder = holder
+        self._finished = False
+
+    def __repr__(self) -> str:
+        state = "finished" if self._finished else self._client.transaction_status
+        return f"<pgany.{type(self).__name__} {state}>"
+
+    def _cx(self) -> tuple[Client, object | None]:
+        if self._finished:
+            raise InterfaceError(f"this {type(self).__name__.lower()} is finished")
+        return self._client, self._holder
+
+    @property
+    def is_finished(self) -> bool:
+        """True once committed or rolled back."""
+        return self._finished
+
+    async def commit(self) -> None:
+        """Commit now; the transaction is then finished (leaving the block does nothing more)."""
+        client, holder = self._cx()
+        self._finished = True
+        try:
+            req = await client._simple("COMMIT", discard=True, holder=holder)
+        except BaseException:
+            await _end_bounded(client, "ROLLBACK", holder)
+            raise
+        failed = req.results and req.results[-1].tag == "ROLLBACK"
+        if failed:
+            cls = lookup("25P02")
+            raise cls(
+                "the transaction had failed, so COMMIT rolled it back",
+                hint="catch errors with a savepoint to keep the rest of a transaction",
+            )
+
+    async def rollback(self) -> None:
+        """Roll back now; the transaction is then finished."""
+        client, holder = self._cx()
+        self._finished = True
+        await _end_bounded(client, "ROLLBACK", holder)
+
+    def savepoint(self, name: str | None = None) -> SavepointContext:
+        """``async with tx.savepoint() as sp:`` — a nested transaction.
+
+        Released on normal exit; on an exception, rolled back to (and the
+        outer transaction goes on).
+        """
+        self._cx()
+        return SavepointContext(self, name or f"pgany_sp_{next(_savepoint_names)}")
+
+    async def bind(self, stmt: str | Statement, *params: Any) -> Portal:
+        """Bind *params* to *stmt*, making a portal to fetch rows from with :meth:`query_portal`."""
+        client, holder = self._cx()
+        return await bind_portal(client, holder, stmt, params)
+
+    async def query_portal(self, portal: Portal, max_rows: int) -> list[Row]:
+        """Up to *max_rows* more rows from *portal*; ``[]`` once it is exhausted."""
+        client, holder = self._cx()
+        if portal._client is not client:
+            raise InterfaceError("this portal belongs to another connection")
+        if max_rows < 1:
+            raise InterfaceError("max_rows must be at least 1")
+        if portal.exhausted:
+            await anyio.lowlevel.checkpoint()
+            return []
+        req = Request(row_factory=portal.statement._row_factory)
+        if req.row_factory is None:
+            req.discard = True
+        await client._run(fe.encode_execute(portal.name, max_rows) + fe.SYNC, req, holder)
+        client._raise_for(req)
+        return portal._take(req)
+
+
+class Savepoint(Transaction):
+    """A savepoint inside a transaction: the same methods as :class:`Transaction`."""
+
+    __module__ = "pgany"
+    __slots__ = ("name",)
+
+    def __init__(self, client: Client, holder: _Holder, name: str) -> None:
+        super().__init__(client, holder)
+        #: The savepoint's name.
+        self.name = name
+
+    async def commit(self) -> None:
+        """Release the savepoint (its work joins the enclosing transaction)."""
+        client, holder = self._cx()
+        self._finished = True
+        await client._simple(
+            f"RELEASE SAVEPOINT {_quote_ident(self.name)}", discard=True, holder=holder
+        )
+
+    async def rollback(self) -> None:
+        """Roll back to the savepoint and release it; the enclosing transaction goes on."""
+        client, holder = self._cx()
+        self._finished = True
+        q = _quote_ident(self.name)
+        await _end_bounded(client, f"ROLLBACK TO SAVEPOINT {q}; RELEASE SAVEPOINT {q}", holder)
+
+
+async def bind_portal(
+    client: Client, holder: object | None, stmt: str | Statement, params: Sequence[Any]
+) -> Portal:
+    """Bind *params* to *stmt* as a new named portal (valid until the transaction ends)."""
+    statement = await client._statement(stmt, holder)
+    name = f"pgany_portal_{next(_portal_names)}"
+    data = statement._encode(params, portal=name, execute=False) + fe.SYNC
+    req = Request()
+    req.discard = True
+    await client._run(data, req, holder)
+    client._raise_for(req)
+    return Portal(name, statement, client)
+
+
+class Portal:
+    """A bound statement inside a transaction, read with :meth:`Transaction.query_portal`."""
+
+    __module__ = "pgany"
+    __slots__ = ("_client", "_fetched", "exhausted", "name", "rows_affected", "statement")
+
+    def __init__(self, name: str, statement: Statement, client: Client) -> None:
+        #: The portal's name on the server.
+        self.name = name
+        #: The statement it was bound from.
+        self.statement = statement
+        #: True once every row has been fetched.
+        self.exhausted = False
+        #: The command's row count, once exhausted.
+        self.rows_affected = 0
+        self._client = client
+        self._fetched = 0
+
+    def _take(self, req: Request) -> list[Any]:
+        """The rows of one Execute; notes exhaustion and the row count."""
+        result = req.results[-1] if req.results else None
+        rows = result.rows if result is not None else []
+        self._fetched += len(rows)
+        if result is None or not result.suspended:
+            self.exhausted = True
+            # A SELECT's tag counts only the last Execute's rows; DML counts them all.
+            tagged = result.rows_affected if result is not None else 0
+            self.rows_affected = max(tagged, self._fetched)
+        return rows
+
+    def __repr__(self) -> str:
+        return f"<pgany.Portal {self.name} exhausted={self.exhausted}>"
+
+
+class TransactionContext:
+    """The async context manager :meth:`Client.transaction` returns."""
+
+    __module__ = "pgany"
+    __slots__ = ("_begin", "_client", "_holder", "_tx")
+
+    def __init__(self, client: Client, begin: str) -> None:
+        self._client = client
+        self._begin = begin
+        self._holder: _Holder | None = None
+        self._tx: Transaction | None = None
+
+    async def __aenter__(self) -> Transaction:
+        if self._holder is not None:
+            raise InterfaceError("this transaction() context is already in use")
+        client = self._client
+        holder = _Holder()
+        await client._acquire(holder)
+        self._holder = holder
+        try:
+            await client._simple(self._begin, discard=True, holder=holder)
+        except BaseException:
+            # BEGIN may still run on the server (if we were cancelled): undo it.
+            if not client.is_closed:
+                await _end_bounded(client, "ROLLBACK", holder)
+            client._release(holder)
+            self._holder = None
+            raise
+        self._tx = Transaction(client, holder)
+        return self._tx
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        tx, holder, client = self._tx, self._holder, self._client
+        assert tx is not None
+        assert holder is not None
+        try:
+            if not tx._finished:
+                if exc_type is None:
+                    await tx.commit()
+                else:
+                    tx._finished = True
+                    if not client.is_closed:
+                        await _end_bounded(client, "ROLLBACK", holder)
+        finally:
+            client._release(holder)
+        return False
+
+
+class SavepointContext:
+    """The async context manager :meth:`Transaction.savepoint` returns."""
+
+    __module__ = "pgany"
+    __slots__ = ("_name", "_parent", "_sp")
+
+    def __init__(self, parent: Transaction, name: str) -> None:
+        self._parent = parent
+        self._name = name
+        self._sp: Savepoint | None = None
+
+    async def __aenter__(self) -> Savepoint:
+        client, holder = self._parent._cx()
+        assert isinstance(holder, _Holder)
+        q = _quote_ident(self._name)
+        try:
+            await client._simple(f"SAVEPOINT {q}", discard=True, holder=holder)
+        except BaseException as exc:
+            if not isinstance(exc, Error) and not client.is_closed:
+                await _end_bounded(
+                    client, f"ROLLBACK TO SAVEPOINT {q}; RELEASE SAVEPOINT {q}", holder
+                )
+            raise
+        self._sp = Savepoint(client, holder, self._name)
+        return self._sp
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        sp = self._sp
+        assert sp is not None
+        if not sp._finished:
+            if exc_type is None:
+                await sp.commit()
+            else:
+                await sp.rollback()
+        return False
+
+
+class RowStream:
+    """Rows of one query, fetched in batches: ``async for row in stream``."""
+
+    __module__ = "pgany"
+    __slots__ = (
+        "_batch",
+        "_buffer",
+        "_client",
+        "_closed",
+        "_holder",
+        "_portal",
+        "_pos",
+        "rows_affected",
+    )
+
+    def __init__(self, client: Client, holder: object, portal: Portal, batch_size: int) -> None:
+        self._client = client
+        self._holder = holder
+        self._portal = portal
+        self._batch = batch_size
+        self._buffer: list[Row] = []
+        self._pos = 0
+        self._closed = False
+        #: The command's row count, set once every row has been read.
+        self.rows_affected: int | None = None
+
+    def __aiter__(self) -> RowStream:
+        return self
+
+    async def __anext__(self) -> Row:
+        buffer = self._buffer
+        if self._pos < len(buffer):
+            row = buffer[self._pos]
+            self._pos += 1
+            await anyio.lowlevel.checkpoint()
+            return row
+        portal = self._portal
+        client = self._client
+        while True:
+            if self._closed:
+                raise InterfaceError("the stream is closed")
+            if portal.exhausted:
+                self._buffer = []
+                self.rows_affected = portal.rows_affected
+                raise StopAsyncIteration
+            req = Request(row_factory=portal.statement._row_factory)
+            if req.row_factory is None:
+                req.discard = True
+            await client._run(
+                fe.encode_execute(portal.name, self._batch) + fe.SYNC, req, self._holder
+            )
+            client._raise_for(req)
+            rows = portal._take(req)
+            if rows:
+                self._buffer = rows
+                self._pos = 1
+                first: Row = rows[0]
+                return first
+
+
+class StreamContext:
+    """The async context manager :meth:`Client.query_stream` returns."""
+
+    __module__ = "pgany"
+    __slots__ = ("_batch", "_client", "_holder", "_outer", "_own_tx", "_params", "_sql", "_stream")
+
+    def __init__(
+        self,
+        client: Client,
+        holder: object | None,
+        sql: str | Statement,
+        params: Sequence[Any],
+        batch_size: int,
+    ) -> None:
+        self._client = client
+        self._outer = holder
+        self._sql = sql
+        self._params = params
+        self._batch = batch_size
+        self._holder: object | None = None
+        self._own_tx = False
+        self._stream: RowStream | None = None
+
+    async def __aenter__(self) -> RowStream:
+        client = self._client
+        if self._outer is not None:
+            holder: object = self._outer
+        else:
+            holder = StreamHolder()
+            await client._acquire(holder)
+            self._own_tx = True
+        self._holder = holder
+        try:
+            if self._own_tx:
+                await client._simple("BEGIN", discard=True, holder=holder)
+            portal = await bind_portal(client, holder, self._sql, self._params)
+        except BaseException:
+            if self._own_tx:
+                if not client.is_closed:
+                    await _end_bounded(client, "ROLLBACK", holder)
+                client._release(holder)
+            raise
+        self._stream = RowStream(client, holder, portal, self._batch)
+        return self._stream
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        client, holder, stream = self._client, self._holder, self._stream
+        assert stream is not None
+        assert holder is not None
+        stream._closed = True
+        try:
+            if client.is_closed:
+                return False
+            if self._own_tx:
+                if exc_type is None:
+                    await _end_bounded(client, "COMMIT", holder)
+                else:
+                    await _end_bounded(client, "ROLLBACK", holder)
+            elif not stream._portal.exhausted:
+                # Inside the caller's transaction: free the portal's resources now.
+                q = fe.encode_close("P", stream._portal.name) + fe.SYNC
+                req = Request()
+                req.discard = True
+                with anyio.CancelScope(shield=True), anyio.move_on_after(END_TIMEOUT):
+                    await client._run(q, req, holder)
+        finally:
+            if self._own_tx:
+                client._release(holder)
+        return False
