@@ -158,7 +158,7 @@ class Authenticator:
         try:
             client.set_server_first(data.decode("utf-8"))  # type: ignore[attr-defined]
         except Exception as exc:
-            raise _final(f"SCRAM exchange failed: {exc}") from None
+            raise _final(f"SCRAM exchange failed: {exc}") from exc
         final: str = client.get_client_final()  # type: ignore[attr-defined]
         return fe.encode_sasl_response(final.encode("utf-8"))
 
@@ -170,7 +170,7 @@ class Authenticator:
             client.set_server_final(data.decode("utf-8"))  # type: ignore[attr-defined]
         except Exception as exc:
             # The server could not prove it knows the password: refuse it.
-            raise _final(f"the server's SCRAM signature is invalid: {exc}") from None
+            raise _final(f"the server's SCRAM signature is invalid: {exc}") from exc
         self._sasl_done = True
 
     def check_complete(self) -> None:

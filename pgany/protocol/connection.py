@@ -29,7 +29,9 @@ from pgany.protocol import frontend as fe
 from pgany.protocol.auth import Authenticator
 from pgany.protocol.buffer import DEFAULT_MAX_MESSAGE_SIZE, ReceiveBuffer
 from pgany.protocol.messages import (
+    AuthenticationGSSContinue,
     AuthenticationOk,
+    AuthenticationSASLContinue,
     AuthenticationSASLFinal,
     BackendKeyData,
     BackendMessage,
@@ -256,6 +258,8 @@ class Connection:
         view: memoryview | None = None
         if self._events:
             return self._events.popleft()
+        if self._ended:
+            return NEED_DATA  # the session is over: whatever is left means nothing
         while True:
             if state.phase is Phase.BROKEN:
                 state.apply(Kind.EOF)  # raises the poisoning ProtocolError
@@ -273,7 +277,10 @@ class Connection:
             if type_byte == _D and state.phase is Phase.BUSY:
                 if view is None:
                     view = memoryview(buf.data)
-                self._queue[0].on_data_row(view, start, end)
+                try:
+                    self._queue[0].on_data_row(view, start, end)
+                except ProtocolError as exc:  # no RowDescription: poison, like any violation
+                    state.fail(exc)
                 continue
             try:
                 msg = decode_backend(type_byte, buf.data[start:end])
@@ -289,7 +296,7 @@ class Connection:
                 return Kind.AUTH_OK
             if isinstance(msg, AuthenticationSASLFinal):
                 return Kind.AUTH_FINAL
-            if type(msg).__name__.endswith("Continue"):
+            if isinstance(msg, (AuthenticationSASLContinue, AuthenticationGSSContinue)):
                 return Kind.AUTH_CONTINUE
             return Kind.AUTH_REQUEST
         if type_byte == _E:
