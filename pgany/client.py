@@ -342,10 +342,9 @@ class CancelToken:
         """Ask the server to cancel the query this session runs now (if any)."""
         from pgany._connect import open_stream
 
+        # The same host, port and TLS settings as the session (open_stream
+        # falls back to plain TCP for sslmode=prefer, as the session did).
         config = self._config
-        if config.sslmode == "prefer":
-            # A failed TLS negotiation must not stop a cancel: plain TCP is fine.
-            config = config.replace(sslmode="prefer")
         timeout = config.connect_timeout or 10.0
         with anyio.fail_after(timeout):
             stream, _ = await open_stream(config, self._host)

@@ -11,6 +11,7 @@ decimal digits shown after the point.
 
 from __future__ import annotations
 
+import decimal
 import math
 import struct
 from collections.abc import Callable
@@ -185,6 +186,10 @@ _unpack_numeric_head: Callable[[Any, int], tuple[int, int, int, int]] = _numeric
 _DIGITS = [struct.Struct(f">{n}H") for n in range(33)]
 _DIGIT_FORMATS = ["%04d" * n for n in range(33)]
 
+_POWERS_OF_TEN = [10**n for n in range(36)]
+# Enough precision and exponent range that scaleb() never rounds.
+_EXACT = decimal.Context(prec=decimal.MAX_PREC, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
+
 _NAN_BINARY = _pack_numeric_head(0, 0, _NUMERIC_NAN, 0)
 _PINF_BINARY = _pack_numeric_head(0, 0, _NUMERIC_PINF, 0)
 _NINF_BINARY = _pack_numeric_head(0, 0, _NUMERIC_NINF, 0)
@@ -253,19 +258,31 @@ def _encode_numeric(value: Any) -> bytes:
 def _decode_numeric(data: Any) -> Decimal:
     ndigits, weight, sign, dscale = _unpack_numeric_head(data, 0)
     if sign == _NUMERIC_POS or sign == _NUMERIC_NEG:
-        if not ndigits:
-            return Decimal(f"0E-{dscale}")
+        # The digits stand for a coefficient times 10 ** exp; the result has
+        # exponent -dscale (digits past dscale are zeros: numeric_recv truncates them).
+        exp = 4 * (weight - ndigits + 1)
+        shift = exp + dscale
+        if ndigits < 9 and -36 < shift < 36:
+            # Up to 32 decimal digits: integer arithmetic is about twice as fast.
+            coefficient = 0
+            for digit in _DIGITS[ndigits].unpack_from(data, 8):
+                coefficient = coefficient * 10000 + digit
+            if shift > 0:
+                coefficient *= _POWERS_OF_TEN[shift]
+            elif shift < 0:
+                coefficient //= _POWERS_OF_TEN[-shift]
+            if sign == _NUMERIC_NEG:
+                coefficient = -coefficient
+            return Decimal(coefficient).scaleb(-dscale, _EXACT)
+        # Long values go through a string: Decimal(int) is quadratic in the digits.
         if ndigits < 33:
             text = _DIGIT_FORMATS[ndigits] % _DIGITS[ndigits].unpack_from(data, 8)
         else:
             text = ("%04d" * ndigits) % struct.unpack_from(f">{ndigits}H", data, 8)
-        # The digits stand for int(text) * 10 ** exp; the result has exponent -dscale.
-        exp = 4 * (weight - ndigits + 1)
-        if exp > -dscale:
-            text += "0" * (exp + dscale)
-        elif exp < -dscale:
-            # Digits past dscale are zeros (numeric_recv truncates them).
-            text = text[: exp + dscale] or "0"
+        if shift > 0:
+            text += "0" * shift
+        elif shift < 0:
+            text = text[:shift] or "0"
         if sign == _NUMERIC_NEG:
             return Decimal(f"-{text}E-{dscale}")
         return Decimal(f"{text}E-{dscale}")
