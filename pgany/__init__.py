@@ -13,6 +13,7 @@ from pgany.client import (
     CancelToken,
     Client,
     CommandComplete,
+    NotificationStream,
     SimpleQueryMessage,
     SimpleRowDescription,
     Statement,
@@ -36,6 +37,7 @@ from pgany.types import Interval
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "NotificationStream",
     "Transaction",
     "Savepoint",
     "RowStream",

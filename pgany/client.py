@@ -12,7 +12,7 @@ import itertools
 import re
 import struct
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -305,6 +305,28 @@ def _simple_row_factory(desc: RowDescription) -> RowFactory:
         return new(cls, values)
 
     return decode_row
+
+
+class NotificationStream:
+    """The async iterator :meth:`Client.notifications` returns."""
+
+    __module__ = "pgany"
+    __slots__ = ("_driver",)
+
+    def __init__(self, driver: Driver) -> None:
+        self._driver = driver
+
+    def __aiter__(self) -> NotificationStream:
+        return self
+
+    async def __anext__(self) -> Notification:
+        driver = self._driver
+        await driver.wait_notification()
+        if driver.notifications:
+            await anyio.lowlevel.checkpoint()
+            return driver.notifications.popleft()
+        assert driver.closed_error is not None
+        raise ConnectionClosed(str(driver.closed_error)) from driver.closed_error.__cause__
 
 
 class _CacheEntry:
@@ -696,21 +718,15 @@ class Client(Queries):
             "UNLISTEN *" if channel == "*" else f"UNLISTEN {quote_ident(channel)}"
         )
 
-    def notifications(self) -> AsyncIterator[Notification]:
+    def notifications(self) -> NotificationStream:
         """An async iterator of the notifications this session receives.
 
-        It ends with :class:`~pgany.ConnectionClosed` when the connection goes away.
+        Notifications are buffered by the connection task even while nobody
+        iterates (up to ``notification_buffer``; then the oldest are dropped
+        and counted in :attr:`notifications_dropped`). The iterator ends with
+        :class:`~pgany.ConnectionClosed` when the connection goes away.
         """
-        return self._notifications()
-
-    async def _notifications(self) -> AsyncIterator[Notification]:
-        driver = self._driver
-        while True:
-            await driver.wait_notification()
-            if driver.notifications:
-                yield driver.notifications.popleft()
-            elif driver.closed_error is not None:
-                raise ConnectionClosed(str(driver.closed_error)) from driver.closed_error.__cause__
+        return NotificationStream(self._driver)
 
     # -- closing ------------------------------------------------------------------------
 
