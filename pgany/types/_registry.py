@@ -55,6 +55,10 @@ def _text_decode(data: Any) -> str:
 
 def _text_encode(value: Any) -> bytes:
     if isinstance(value, str):
+        if "\0" in value:
+            from pgany.errors import EncodeError
+
+            raise EncodeError("a text value cannot contain NUL characters")
         return value.encode("utf-8")
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value)
@@ -101,7 +105,7 @@ class TypeRegistry:
     def register(self, codec: Codec) -> None:
         """Add *codec*, replacing any codec of the same OID and format."""
         self._own()
-        table = self._binary if codec.format is Format.BINARY else self._text
+        table = self._binary if Format(codec.format) is Format.BINARY else self._text
         table[codec.oid] = codec
         self._by_name[codec.name] = codec.oid
 
