@@ -23,7 +23,7 @@ import anyio
 import anyio.abc
 
 from pgany.errors import ConnectionClosed, DatabaseError, ProtocolError
-from pgany.protocol import NEED_DATA, Connection, ConnectionEnded, Request, RequestDone
+from pgany.protocol import NEED_DATA, Connection, ConnectionEnded, CopyStarted, Request, RequestDone
 from pgany.protocol.messages import NoticeResponse, NotificationResponse, ParameterStatus
 
 __all__ = ["Driver", "Notification"]
@@ -32,6 +32,10 @@ logger = logging.getLogger("pgany")
 
 #: Bytes asked of the socket per read.
 READ_SIZE = 256 * 1024
+#: COPY TO STDOUT data buffered for a slow consumer before the socket stops being read.
+COPY_OUT_HIGH_WATER = 1024 * 1024
+#: Bytes queued for the socket above which a COPY FROM STDIN writer waits.
+WRITE_HIGH_WATER = 4 * 1024 * 1024
 #: Seconds allowed for a CancelRequest (connect, send, wait for the server to close).
 CANCEL_TIMEOUT = 5.0
 #: Seconds close() waits for Terminate to be sent before it drops the socket.
@@ -100,6 +104,8 @@ class Driver:
         #: Sends a CancelRequest for this session (set by the client).
         self.canceller: Callable[[], Awaitable[None]] | None = None
         self._cancel_done: anyio.Event | None = None
+        self._consumed: anyio.Event | None = None
+        self._flushed: anyio.Event | None = None
 
     # -- called by the client ----------------------------------------------------
 
@@ -229,6 +235,16 @@ class Driver:
         if not self._handle_events():
             return
         while True:
+            head = proto.head
+            if (
+                head is not None
+                and head.copy_mode == "out"
+                and head.copy_bytes > COPY_OUT_HIGH_WATER
+            ):
+                # A slow COPY consumer holds the connection, not memory.
+                self._consumed = anyio.Event()
+                await self._consumed.wait()
+                continue
             try:
                 data = await stream.receive(READ_SIZE)
             except anyio.EndOfStream:
@@ -255,6 +271,8 @@ class Driver:
                     break
                 if type(event) is RequestDone:
                     self._resolve(event.request)
+                elif type(event) is CopyStarted:
+                    self._wake_copy(event.request)
                 elif isinstance(event, ConnectionEnded):
                     self._ended(event.error)
                     return False
@@ -267,6 +285,9 @@ class Driver:
         if proto.in_flight == 0 and self._drained is not None:
             self._drained.set()
             self._drained = None
+        head = proto.head
+        if head is not None and head.copy_data:
+            self._wake_copy(head)
         # The core may have queued an answer (a CopyFail it decided on).
         self._wake()
         return True
@@ -278,6 +299,9 @@ class Driver:
             await self._wake_writer.wait()
             self._wake_writer = anyio.Event()
             data = proto.data_to_send()
+            if self._flushed is not None:
+                self._flushed.set()
+                self._flushed = None
             if data:
                 try:
                     await stream.send(data)
@@ -304,6 +328,36 @@ class Driver:
         waiter = req.waiter
         if waiter is not None:
             waiter.set()
+        if req.copy_waiter is not None:
+            self._wake_copy(req)
+
+    def _wake_copy(self, req: Request) -> None:
+        waiter = req.copy_waiter
+        if waiter is not None:
+            req.copy_waiter = None
+            waiter.set()
+
+    async def wait_copy(self, req: Request) -> None:
+        """Wait until *req* entered COPY, has COPY data, or finished."""
+        if req.done or req.copy_data or (req.copy_ready and req.copy_mode == "in"):
+            await anyio.lowlevel.checkpoint()
+            return
+        event = req.copy_waiter = anyio.Event()
+        await event.wait()
+
+    def copy_consumed(self) -> None:
+        """The COPY consumer took the buffered data: reading may go on."""
+        event = self._consumed
+        if event is not None:
+            self._consumed = None
+            event.set()
+
+    async def wait_flushed(self) -> None:
+        """Wait while more than WRITE_HIGH_WATER bytes wait to be sent."""
+        while self.proto.pending_output > WRITE_HIGH_WATER and self.closed_error is None:
+            if self._flushed is None:
+                self._flushed = anyio.Event()
+            await self._flushed.wait()
 
     def _deliver(self, event: Any) -> None:
         if type(event) is NotificationResponse:
@@ -365,6 +419,10 @@ class Driver:
         self._wake_all()
 
     def _wake_all(self) -> None:
+        self.copy_consumed()
+        if self._flushed is not None:
+            self._flushed.set()
+            self._flushed = None
         if self._cancel_done is not None:
             self._cancel_done.set()
             self._cancel_done = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pgany.errors import InterfaceError, RowCountError
@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from pgany._rows import Row
     from pgany._transaction import StreamContext
     from pgany.client import Client, SimpleQueryMessage, Statement
+    from pgany.copy import CopyInContext, CopyOutContext
 
 __all__ = ["Queries"]
 
@@ -123,3 +124,68 @@ class Queries:
         if batch_size < 1:
             raise InterfaceError("batch_size must be at least 1")
         return StreamContext(client, holder, sql, params, batch_size)
+
+    def copy_in(self, sql: str) -> CopyInContext:
+        """``async with client.copy_in("COPY t FROM STDIN") as sink:`` — send COPY data.
+
+        ``await sink.write(data)`` (bytes or str) or ``await sink.write_all(iterable)``;
+        ``sink.rows_copied`` after the block. An exception (or cancellation)
+        inside the block sends CopyFail: the table is unchanged and the
+        connection stays usable.
+        """
+        from pgany.copy import CopyInContext
+
+        client, holder = self._cx()
+        return CopyInContext(client, sql, holder)
+
+    def copy_out(self, sql: str) -> CopyOutContext:
+        """``async with client.copy_out("COPY t TO STDOUT") as source:`` — receive COPY data.
+
+        ``async for chunk in source`` gives ``bytes`` as they arrive, with
+        backpressure: a slow consumer holds the connection, not memory.
+        """
+        from pgany.copy import CopyOutContext
+
+        client, holder = self._cx()
+        return CopyOutContext(client, sql, holder)
+
+    async def copy_records_in(
+        self,
+        table: str,
+        records: Iterable[Sequence[Any]] | AsyncIterable[Sequence[Any]],
+        columns: Sequence[str] | None = None,
+    ) -> int:
+        """Bulk-load *records* into *table* with binary COPY; return the row count.
+
+        *table* is a table name as SQL would parse it (``"public.t"``,
+        ``'"MixedCase"'``); the column types are looked up from the table.
+        *records* is a sync or async iterable of sequences, one value per
+        column (of *columns*, or of every column in order).
+        """
+        from pgany.client import quote_ident
+        from pgany.copy import BinaryCopyInWriter
+
+        client, holder = self._cx()
+        result = await client._execute(
+            "SELECT c.oid::regclass::text, a.attname, a.atttypid FROM pg_catalog.pg_attribute a "
+            "JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
+            "WHERE a.attrelid = $1::text::regclass AND a.attnum > 0 AND NOT a.attisdropped "
+            "ORDER BY a.attnum",
+            (table,),
+            holder,
+        )
+        found = {r[1]: r[2] for r in result.rows}
+        if not found:
+            raise InterfaceError(f"table {table!r} has no columns")
+        qualified = result.rows[0][0]
+        names = list(columns) if columns is not None else list(found)
+        missing = [n for n in names if n not in found]
+        if missing:
+            raise InterfaceError(f"table {qualified} has no column {missing[0]!r}")
+        cols = ", ".join(quote_ident(n) for n in names)
+        sql = f"COPY {qualified} ({cols}) FROM STDIN (FORMAT binary)"
+        async with self.copy_in(sql) as sink:
+            writer = BinaryCopyInWriter(sink, [found[n] for n in names])
+            await writer.write_rows(records)
+            await writer.finish()
+        return sink.rows_copied or 0

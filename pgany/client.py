@@ -463,10 +463,10 @@ class Client(Queries):
 
     # -- running requests ---------------------------------------------------------
 
-    async def _run(
+    async def _submit(
         self, data: bytes | bytearray, req: Request, holder: object | None = None
-    ) -> Request:
-        """Send one request and wait for its outcome; on cancellation, abandon it.
+    ) -> None:
+        """Send one request once it may go (without waiting for its outcome).
 
         While a transaction or stream holds the client, requests from anyone
         else wait here; *holder* is the one that may pass.
@@ -485,10 +485,16 @@ class Client(Queries):
                 break
         # No await between the checks above and this send: nothing can slip in.
         driver.send(data, req)
+
+    async def _run(
+        self, data: bytes | bytearray, req: Request, holder: object | None = None
+    ) -> Request:
+        """Send one request and wait for its outcome; on cancellation, abandon it."""
+        await self._submit(data, req, holder)
         try:
             await req.waiter.wait()
         except BaseException:
-            driver.abandon(req)
+            self._driver.abandon(req)
             raise
         return req
 

@@ -8,6 +8,7 @@ from pgany.protocol.connection import (
     Connected,
     Connection,
     ConnectionEnded,
+    CopyStarted,
     Event,
     RequestDone,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "Connected",
     "Connection",
     "ConnectionEnded",
+    "CopyStarted",
     "Event",
     "Kind",
     "Phase",

@@ -55,6 +55,7 @@ __all__ = [
     "Connected",
     "Connection",
     "ConnectionEnded",
+    "CopyStarted",
     "Event",
     "RequestDone",
 ]
@@ -81,6 +82,13 @@ class RequestDone:
 
 
 @dataclass(frozen=True, slots=True)
+class CopyStarted:
+    """The server entered COPY for a request that asked for it (copy_in/copy_out)."""
+
+    request: Request
+
+
+@dataclass(frozen=True, slots=True)
 class ConnectionEnded:
     """The session is over; :attr:`error` says why (``None`` after Terminate)."""
 
@@ -90,6 +98,7 @@ class ConnectionEnded:
 Event = (
     Connected
     | RequestDone
+    | CopyStarted
     | ConnectionEnded
     | NoticeResponse
     | NotificationResponse
@@ -179,6 +188,11 @@ class Connection:
     def in_flight(self) -> int:
         """How many requests await their ReadyForQuery."""
         return len(self._queue)
+
+    @property
+    def pending_output(self) -> int:
+        """Bytes queued for the server and not yet taken by :meth:`data_to_send`."""
+        return len(self._out)
 
     @property
     def head(self) -> Request | None:
@@ -410,16 +424,23 @@ class Connection:
         elif kind is Kind.DATA_ROW:  # only reached outside BUSY's fast path
             raise AssertionError("DataRow outside BUSY")  # pragma: no cover
         elif kind is Kind.COPY_IN_RESPONSE:
-            # This request did not ask for COPY FROM STDIN: refuse it cleanly.
+            if req.copy_mode == "in" and not req.discard:
+                req.copy_ready = True
+                return CopyStarted(req)
+            # This request did not ask for COPY FROM STDIN (or was abandoned): refuse it cleanly.
             self.end_copy(
                 fe.encode_copy_fail("COPY FROM STDIN is not supported by this call; use copy_in()")
             )
         elif kind is Kind.COPY_OUT_RESPONSE or kind is Kind.COPY_BOTH_RESPONSE:
             req.copy_data = []
+            if req.copy_mode == "out":
+                req.copy_ready = True
+                return CopyStarted(req)
         elif kind is Kind.COPY_DATA:
             assert isinstance(msg, CopyData)
-            if req.copy_data is not None and not req.discard:
+            if req.copy_data is not None and not req.discard and req.copy_mode == "out":
                 req.copy_data.append(msg.data)
+                req.copy_bytes += len(msg.data)
         # ParseComplete, BindComplete, CloseComplete, CopyDone, FunctionCallResponse:
         # nothing to keep.
         return None

@@ -64,7 +64,11 @@ class Request:
 
     __slots__ = (
         "_current",
+        "copy_bytes",
         "copy_data",
+        "copy_mode",
+        "copy_ready",
+        "copy_waiter",
         "discard",
         "done",
         "error",
@@ -107,8 +111,16 @@ class Request:
         self.done = False
         #: True when nobody waits for the outcome: rows are not decoded.
         self.discard = False
-        #: Raw COPY TO STDOUT chunks received by a request that did not ask for them.
+        #: ``"in"`` or ``"out"`` for a request made by copy_in()/copy_out(), else ``None``.
+        self.copy_mode: str | None = None
+        #: True once the server answered CopyInResponse / CopyOutResponse.
+        self.copy_ready = False
+        #: COPY TO STDOUT chunks received and not yet taken.
         self.copy_data: list[bytes] | None = None
+        #: Bytes in :attr:`copy_data`.
+        self.copy_bytes = 0
+        #: Free for the I/O layer: woken when COPY starts or data arrives.
+        self.copy_waiter: Any = None
         #: Free for the I/O layer to hang its waiter on.
         self.waiter: Any = None
         self._current: Result | None = None

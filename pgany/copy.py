@@ -1,0 +1,527 @@
+"""COPY FROM STDIN and COPY TO STDOUT, in text and binary.
+
+``async with client.copy_in("COPY t FROM STDIN") as sink: await sink.write(...)``
+sends data; ``async with client.copy_out("COPY t TO STDOUT") as source:
+async for chunk in source`` receives it. A COPY holds the connection alone:
+requests from other tasks queue behind it and then run.
+
+:class:`BinaryCopyInWriter` and :class:`BinaryCopyOutReader` speak COPY's
+binary format with pgany's binary codecs.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import AsyncIterable, Iterable, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from pgany.errors import ConnectionClosed, DecodeError, EncodeError, Error, InterfaceError
+from pgany.protocol import Request
+from pgany.protocol import frontend as fe
+from pgany.protocol.state import Phase
+
+if TYPE_CHECKING:
+    from pgany.client import Client
+    from pgany.types import Codec
+
+__all__ = [
+    "BinaryCopyInWriter",
+    "BinaryCopyOutReader",
+    "CopyIn",
+    "CopyInContext",
+    "CopyOut",
+    "CopyOutContext",
+]
+
+#: Small writes are gathered into CopyData messages of about this size.
+CHUNK_SIZE = 64 * 1024
+#: Seconds the end of an aborted COPY may take before the connection is closed.
+END_TIMEOUT = 10.0
+
+_COPY_DATA_HEADER = struct.Struct("!cI")
+_I16 = struct.Struct("!h")
+_I32 = struct.Struct("!i")
+
+#: The signature, flags and header-extension length that open binary COPY data.
+BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
+BINARY_TRAILER = b"\xff\xff"
+
+
+async def _start_copy(client: Client, sql: str, mode: str, holder: object | None) -> Request:
+    if not isinstance(sql, str):
+        raise InterfaceError(f"sql must be a str, not {type(sql).__name__}")
+    req = Request(simple=True, exclusive=True)
+    req.copy_mode = mode
+    req.row_factory_for = _no_rows  # a statement that is not COPY may return rows
+    driver = client._driver
+    await client._submit(fe.encode_query(sql), req, holder)
+    try:
+        await driver.wait_copy(req)
+        while not req.done and not req.copy_ready:
+            await driver.wait_copy(req)
+    except BaseException:
+        driver.abandon(req)
+        raise
+    if req.done and not req.copy_ready:
+        client._raise_for(req)
+        direction = "FROM STDIN" if mode == "in" else "TO STDOUT"
+        raise InterfaceError(f"the statement is not a COPY {direction}: {sql[:60]!r}")
+    return req
+
+
+def _no_rows(desc: object) -> Any:
+    return _ignore_row
+
+
+def _ignore_row(buf: memoryview, start: int, end: int) -> None:
+    return None
+
+
+class CopyIn:
+    """The sink of ``COPY ... FROM STDIN``: ``await sink.write(data)``.
+
+    Small writes are gathered into CopyData messages of about 64 KiB; a
+    large write goes out as it is. After the block, :attr:`rows_copied`
+    holds the server's count.
+    """
+
+    __module__ = "pgany.copy"
+    __slots__ = ("_buf", "_client", "_req", "rows_copied")
+
+    def __init__(self, client: Client, req: Request) -> None:
+        self._client = client
+        self._req = req
+        self._buf = bytearray()
+        #: Rows the server copied (set after a successful exit from the block).
+        self.rows_copied: int | None = None
+
+    def _check(self) -> None:
+        req = self._req
+        proto = self._client._proto
+        if self.rows_copied is not None:
+            raise InterfaceError("this COPY is finished")
+        if req.done or proto.phase is not Phase.COPY_IN or proto.head is not req:
+            # The server ended the COPY (an error in the data) or the connection went.
+            raise _Aborted
+
+    async def write(self, data: bytes | bytearray | memoryview | str) -> None:
+        """Send *data* (bytes, or str encoded as UTF-8) as COPY data."""
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        elif not isinstance(data, (bytes, bytearray, memoryview)):
+            raise InterfaceError(f"COPY data must be bytes or str, not {type(data).__name__}")
+        try:
+            self._check()
+        except _Aborted:
+            await self._raise_server_error()
+        buf = self._buf
+        n = len(data)
+        if n >= CHUNK_SIZE:
+            if buf:
+                self._send(buf)
+                buf.clear()
+            self._send(data)
+        else:
+            buf += data
+            if len(buf) >= CHUNK_SIZE:
+                self._send(buf)
+                buf.clear()
+        driver = self._client._driver
+        if self._client._proto.pending_output > 0:
+            await driver.wait_flushed()
+        await anyio.lowlevel.checkpoint()
+
+    async def write_all(self, chunks: Iterable[Any] | AsyncIterable[Any]) -> None:
+        """Write every chunk of a sync or async iterable."""
+        if isinstance(chunks, AsyncIterable):
+            async for chunk in chunks:
+                await self.write(chunk)
+        else:
+            for chunk in chunks:
+                await self.write(chunk)
+
+    def _send(self, data: bytes | bytearray | memoryview) -> None:
+        self._client._driver.send_raw(_COPY_DATA_HEADER.pack(b"d", len(data) + 4) + bytes(data))
+
+    async def _raise_server_error(self) -> None:
+        req = self._req
+        with anyio.CancelScope(shield=True), anyio.move_on_after(END_TIMEOUT):
+            await req.waiter.wait()
+        if req.error is not None:
+            self._client._raise_for(req)
+        raise ConnectionClosed("the COPY ended before its data was sent")
+
+    async def _finish(self) -> None:
+        req = self._req
+        proto = self._client._proto
+        if not req.done and proto.phase is Phase.COPY_IN and proto.head is req:
+            if self._buf:
+                self._send(self._buf)
+                self._buf.clear()
+            proto.end_copy(fe.COPY_DONE)
+            self._client._driver._wake()
+        try:
+            await req.waiter.wait()
+        except BaseException:
+            self._client._driver.abandon(req)
+            raise
+        self._client._raise_for(req)
+        result = req.results[-1] if req.results else None
+        self.rows_copied = result.rows_affected if result is not None else 0
+
+    async def _abort(self, message: str) -> None:
+        req = self._req
+        client = self._client
+        proto = client._proto
+        if not req.done and proto.phase is Phase.COPY_IN and proto.head is req:
+            proto.end_copy(fe.encode_copy_fail(message[:1000]))
+            client._driver._wake()
+        with anyio.CancelScope(shield=True):
+            with anyio.move_on_after(END_TIMEOUT) as scope:
+                await req.waiter.wait()
+            if scope.cancelled_caught:
+                await client.close()
+        req.error = None  # the server's "COPY from stdin failed" is our own doing
+
+
+class _Aborted(Exception):
+    pass
+
+
+class CopyInContext:
+    """The async context manager :meth:`Client.copy_in` returns."""
+
+    __module__ = "pgany.copy"
+    __slots__ = ("_client", "_holder", "_sink", "_sql")
+
+    def __init__(self, client: Client, sql: str, holder: object | None) -> None:
+        self._client = client
+        self._sql = sql
+        self._holder = holder
+        self._sink: CopyIn | None = None
+
+    async def __aenter__(self) -> CopyIn:
+        req = await _start_copy(self._client, self._sql, "in", self._holder)
+        self._sink = CopyIn(self._client, req)
+        return self._sink
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        sink = self._sink
+        assert sink is not None
+        if exc_type is None:
+            await sink._finish()
+        elif isinstance(exc, Error) and sink._req.done:
+            pass  # the server already ended the COPY (its error is what is raised)
+        else:
+            reason = "cancelled" if isinstance(exc, anyio.get_cancelled_exc_class()) else repr(exc)
+            await sink._abort(f"aborted by the client: {reason}")
+        return False
+
+
+class CopyOut:
+    """The source of ``COPY ... TO STDOUT``: ``async for chunk in source`` gives ``bytes``.
+
+    Chunks are whatever has arrived, joined (at least one whole COPY row).
+    A slow consumer holds the connection, not memory: the connection task
+    stops reading when about 1 MiB waits. After the last chunk,
+    :attr:`rows_copied` holds the server's count.
+    """
+
+    __module__ = "pgany.copy"
+    __slots__ = ("_client", "_req", "rows_copied")
+
+    def __init__(self, client: Client, req: Request) -> None:
+        self._client = client
+        self._req = req
+        #: Rows the server copied (set once every chunk has been read).
+        self.rows_copied: int | None = None
+
+    def __aiter__(self) -> CopyOut:
+        return self
+
+    async def __anext__(self) -> bytes:
+        req = self._req
+        driver = self._client._driver
+        while True:
+            data = req.copy_data
+            if data:
+                chunk = data[0] if len(data) == 1 else b"".join(data)
+                data.clear()
+                req.copy_bytes = 0
+                driver.copy_consumed()
+                await anyio.lowlevel.checkpoint()
+                return chunk
+            if req.done:
+                self._client._raise_for(req)
+                result = req.results[-1] if req.results else None
+                self.rows_copied = result.rows_affected if result is not None else 0
+                raise StopAsyncIteration
+            try:
+                await driver.wait_copy(req)
+            except BaseException:
+                self._stop()
+                raise
+
+    def _stop(self) -> None:
+        req = self._req
+        req.discard = True
+        if req.copy_data:
+            req.copy_data.clear()
+        req.copy_bytes = 0
+        self._client._driver.copy_consumed()
+        self._client._driver.abandon(req)
+
+    async def read_all(self) -> bytes:
+        """Every remaining chunk, joined."""
+        return b"".join([chunk async for chunk in self])
+
+
+class CopyOutContext:
+    """The async context manager :meth:`Client.copy_out` returns."""
+
+    __module__ = "pgany.copy"
+    __slots__ = ("_client", "_holder", "_source", "_sql")
+
+    def __init__(self, client: Client, sql: str, holder: object | None) -> None:
+        self._client = client
+        self._sql = sql
+        self._holder = holder
+        self._source: CopyOut | None = None
+
+    async def __aenter__(self) -> CopyOut:
+        req = await _start_copy(self._client, self._sql, "out", self._holder)
+        self._source = CopyOut(self._client, req)
+        return self._source
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        source = self._source
+        assert source is not None
+        req = source._req
+        if not req.done:
+            # Stopped early: discard the rest (and ask the server to stop), bounded.
+            source._stop()
+            with anyio.CancelScope(shield=True):
+                with anyio.move_on_after(END_TIMEOUT) as scope:
+                    await req.waiter.wait()
+                if scope.cancelled_caught:
+                    await self._client.close()
+            req.error = None
+        elif exc_type is None and req.error is not None:
+            self._client._raise_for(req)
+        return False
+
+
+# -- the binary format ------------------------------------------------------------------
+
+
+class BinaryCopyInWriter:
+    """Writes rows in COPY's binary format to a :class:`CopyIn` sink.
+
+    ``types`` gives each column's type, by name (``"int8"``) or OID, and
+    picks its binary codec. Use with ``COPY t (cols) FROM STDIN (FORMAT binary)``::
+
+        async with client.copy_in("COPY t FROM STDIN (FORMAT binary)") as sink:
+            writer = BinaryCopyInWriter(sink, ["int8", "text"])
+            await writer.write_row([1, "a"])
+            await writer.finish()
+    """
+
+    __module__ = "pgany.copy"
+    __slots__ = ("_buf", "_encoders", "_finished", "_names", "_ncols", "_sink", "rows")
+
+    def __init__(self, sink: CopyIn, types: Sequence[int | str]) -> None:
+        self._sink = sink
+        codecs = [_binary_codec(sink._client, t, "encode") for t in types]
+        self._encoders = [c.encode for c in codecs]
+        self._names = [c.name for c in codecs]
+        self._ncols = len(codecs)
+        self._buf = bytearray(BINARY_HEADER)
+        self._finished = False
+        #: Rows written so far.
+        self.rows = 0
+
+    def encode_row(self, values: Sequence[Any]) -> None:
+        """Encode one row into the buffer (no I/O)."""
+        if len(values) != self._ncols:
+            raise EncodeError(
+                f"the row has {len(values)} values, the COPY has {self._ncols} columns"
+            )
+        buf = self._buf
+        buf += _I16.pack(self._ncols)
+        for i, (value, encode) in enumerate(zip(values, self._encoders, strict=True)):
+            if value is None:
+                buf += b"\xff\xff\xff\xff"
+                continue
+            try:
+                data = encode(value)  # type: ignore[misc]
+            except EncodeError as exc:
+                raise EncodeError(f"column {i + 1} ({self._names[i]}): {exc}") from exc
+            except Exception as exc:
+                raise EncodeError(
+                    f"cannot encode column {i + 1} as {self._names[i]} from Python {type(value).__name__}: {exc}"
+                ) from exc
+            buf += _I32.pack(len(data))
+            buf += data
+        self.rows += 1
+
+    async def write_row(self, values: Sequence[Any]) -> None:
+        """Write one row (a sequence of values, ``None`` for NULL)."""
+        if self._finished:
+            raise InterfaceError("the writer is finished")
+        self.encode_row(values)
+        if len(self._buf) >= CHUNK_SIZE:
+            await self._flush()
+        else:
+            await anyio.lowlevel.checkpoint()
+
+    async def write_rows(
+        self, rows: Iterable[Sequence[Any]] | AsyncIterable[Sequence[Any]]
+    ) -> None:
+        """Write every row of a sync or async iterable."""
+        if isinstance(rows, AsyncIterable):
+            async for row in rows:
+                await self.write_row(row)
+        else:
+            for row in rows:
+                self.encode_row(row)
+                if len(self._buf) >= CHUNK_SIZE:
+                    await self._flush()
+            await anyio.lowlevel.checkpoint()
+
+    async def _flush(self) -> None:
+        buf = self._buf
+        if buf:
+            data = bytes(buf)
+            buf.clear()
+            await self._sink.write(data)
+
+    async def finish(self) -> None:
+        """Write the trailer and what is buffered (call once, before the block ends)."""
+        if self._finished:
+            return
+        self._finished = True
+        self._buf += BINARY_TRAILER
+        await self._flush()
+
+
+class BinaryCopyOutReader:
+    """Reads rows from binary COPY data: ``async for row in BinaryCopyOutReader(source, types)``.
+
+    *source* is a :class:`CopyOut` (or any async iterable of bytes); rows
+    come back as tuples decoded with pgany's binary codecs.
+    """
+
+    __module__ = "pgany.copy"
+    __slots__ = ("_buf", "_decoders", "_done", "_header", "_it", "_names", "_pos", "_source")
+
+    def __init__(self, source: CopyOut | AsyncIterable[bytes], types: Sequence[int | str]) -> None:
+        self._source = source
+        client = source._client if isinstance(source, CopyOut) else None
+        codecs = [_binary_codec(client, t, "decode") for t in types]
+        self._decoders = [c.decode for c in codecs]
+        self._names = [c.name for c in codecs]
+        self._buf = bytearray()
+        self._pos = 0
+        self._header = False
+        self._done = False
+        self._it: Any = None
+
+    def __aiter__(self) -> BinaryCopyOutReader:
+        return self
+
+    async def _fill(self, need: int) -> bool:
+        """Make at least *need* unread bytes available; False at the end of the data."""
+        while len(self._buf) - self._pos < need:
+            if self._it is None:
+                self._it = self._source.__aiter__()
+            try:
+                chunk = await self._it.__anext__()
+            except StopAsyncIteration:
+                return False
+            if self._pos:
+                del self._buf[: self._pos]
+                self._pos = 0
+            self._buf += chunk
+        return True
+
+    async def __anext__(self) -> tuple[Any, ...]:
+        if self._done:
+            raise StopAsyncIteration
+        if not self._header:
+            if not await self._fill(19):
+                raise DecodeError("binary COPY data is truncated: no header")
+            if bytes(self._buf[self._pos : self._pos + 11]) != BINARY_HEADER[:11]:
+                raise DecodeError("binary COPY data has a bad signature")
+            flags = _I32.unpack_from(self._buf, self._pos + 11)[0]
+            if flags & 0x10000:
+                raise DecodeError("binary COPY data with OIDs is not supported")
+            ext = _I32.unpack_from(self._buf, self._pos + 15)[0]
+            if ext < 0:
+                raise DecodeError("binary COPY data has a bad header extension length")
+            self._pos += 19
+            if not await self._fill(ext):
+                raise DecodeError("binary COPY data is truncated in its header extension")
+            self._pos += ext
+            self._header = True
+        if not await self._fill(2):
+            raise DecodeError("binary COPY data is truncated: no trailer")
+        n = _I16.unpack_from(self._buf, self._pos)[0]
+        self._pos += 2
+        if n == -1:
+            self._done = True
+            raise StopAsyncIteration
+        if n != len(self._decoders):
+            raise DecodeError(
+                f"binary COPY row has {n} fields, the reader expects {len(self._decoders)}"
+            )
+        values: list[Any] = []
+        for i, decode in enumerate(self._decoders):
+            if not await self._fill(4):
+                raise DecodeError("binary COPY data is truncated in a row")
+            length = _I32.unpack_from(self._buf, self._pos)[0]
+            self._pos += 4
+            if length == -1:
+                values.append(None)
+                continue
+            if not await self._fill(length):
+                raise DecodeError("binary COPY data is truncated in a field")
+            raw = bytes(self._buf[self._pos : self._pos + length])
+            self._pos += length
+            try:
+                values.append(decode(raw))  # type: ignore[misc]
+            except DecodeError:
+                raise
+            except Exception as exc:
+                raise DecodeError(f"cannot decode field {i + 1} ({self._names[i]}): {exc}") from exc
+        return tuple(values)
+
+
+def _binary_codec(client: Client | None, t: int | str, direction: str) -> Codec:
+    from pgany.types import Format
+    from pgany.types import registry as global_registry
+
+    registry = client._registry if client is not None else global_registry
+    oid = (
+        t
+        if isinstance(t, int)
+        else (client._resolve_type(t) if client is not None else registry.oid_of(t))
+    )
+    if oid is None:
+        raise InterfaceError(f"unknown type {t!r}")
+    codec = registry.get(oid, Format.BINARY)
+    if codec is None or getattr(codec, direction) is None:
+        raise InterfaceError(f"pgany has no binary codec for type {t!r}")
+    return codec
