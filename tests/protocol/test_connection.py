@@ -21,6 +21,7 @@ from pgany.protocol import (
     Connected,
     Connection,
     ConnectionEnded,
+    CopyStarted,
     Phase,
     Request,
     RequestDone,
@@ -605,11 +606,12 @@ def test_rows_kept_as_views_survive_later_reads() -> None:
     assert [bytes(r) for r in rows] == snapshot
 
 
-def test_copy_out_data_is_kept() -> None:
+def test_copy_out_data_is_kept_for_copy_out_requests() -> None:
     conn = connected()
     req, _ = query(conn, "COPY t TO STDOUT")
+    req.copy_mode = "out"
     conn.receive_data(server(m.CopyOutResponse(0, (0, 0))))
-    assert events(conn) == []
+    assert events(conn) == [CopyStarted(req)]
     assert conn.phase is Phase.COPY_OUT
     conn.receive_data(
         server(
@@ -622,7 +624,37 @@ def test_copy_out_data_is_kept() -> None:
     )
     assert events(conn) == [RequestDone(req)]
     assert req.copy_data == [b"1\ta\n", b"2\tb\n"]
+    assert req.copy_bytes == 8
     assert req.results[0].rows_affected == 2
+
+
+def test_copy_out_data_is_dropped_for_other_requests() -> None:
+    conn = connected()
+    req, _ = query(conn, "COPY t TO STDOUT")
+    conn.receive_data(server(m.CopyOutResponse(0, (0, 0))))
+    assert events(conn) == []
+    conn.receive_data(
+        server(
+            m.CopyData(b"1\ta\n"), m.CopyDone(), m.CommandComplete("COPY 1"), m.ReadyForQuery("I")
+        )
+    )
+    assert events(conn) == [RequestDone(req)]
+    assert not req.copy_data
+    assert req.results[0].rows_affected == 1
+
+
+def test_copy_in_for_a_copy_in_request_starts_copy() -> None:
+    conn = connected()
+    req, _ = query(conn, "COPY t FROM STDIN")
+    req.copy_mode = "in"
+    conn.receive_data(server(m.CopyInResponse(0, (0,))))
+    assert events(conn) == [CopyStarted(req)]
+    assert conn.phase is Phase.COPY_IN
+    conn.send_copy(fe.encode_copy_data(b"1\n"))
+    conn.end_copy(fe.COPY_DONE)
+    assert sent(conn.data_to_send()) == [fe.CopyDataF(b"1\n"), fe.CopyDoneF()]
+    conn.receive_data(server(m.CommandComplete("COPY 1"), m.ReadyForQuery("I")))
+    assert events(conn) == [RequestDone(req)]
 
 
 def test_copy_in_for_a_normal_request_is_refused_with_copy_fail() -> None:
