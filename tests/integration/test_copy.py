@@ -28,7 +28,10 @@ async def test_two_rows_in(client: pgany.Client, table: str) -> None:
         await sink.write(b"1\tjim\n")
         await sink.write("2\tjoe\n")
     assert sink.rows_copied == 2
-    assert await client.query(f"SELECT id, name FROM {table} ORDER BY id") == [(1, "jim"), (2, "joe")]
+    assert await client.query(f"SELECT id, name FROM {table} ORDER BY id") == [
+        (1, "jim"),
+        (2, "joe"),
+    ]
 
 
 async def test_many_rows_in_three_chunks(client: pgany.Client, table: str) -> None:
@@ -141,7 +144,9 @@ async def test_binary_writer_and_reader(client: pgany.Client) -> None:
         await writer.write_rows([i, f"n{i}", None] for i in range(10, 10_010))
         await writer.finish()
     assert sink.rows_copied == 10_004
-    async with client.copy_out("COPY (SELECT * FROM bin ORDER BY i NULLS FIRST) TO STDOUT (FORMAT binary)") as src:
+    async with client.copy_out(
+        "COPY (SELECT * FROM bin ORDER BY i NULLS FIRST) TO STDOUT (FORMAT binary)"
+    ) as src:
         rows = [row async for row in BinaryCopyOutReader(src, ["int4", "text", "bytea"])]
     assert rows[0] == (None, None, None)
     assert rows[1] == (1, "one", b"\x00")
@@ -152,7 +157,7 @@ async def test_binary_writer_and_reader(client: pgany.Client) -> None:
 
 
 async def test_binary_reader_checks_its_input() -> None:
-    class chunks:  # noqa: N801 - an async iterable of bytes, not an async generator
+    class chunks:  # an async iterable of bytes, not an async generator
         def __init__(self, *parts: bytes) -> None:
             self.parts = list(parts)
 
@@ -168,10 +173,16 @@ async def test_binary_reader_checks_its_input() -> None:
         [r async for r in BinaryCopyOutReader(chunks(b"NOTCOPY" + b"\x00" * 20), ["int4"])]
     header = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8
     with pytest.raises(pgany.DecodeError, match="truncated"):
-        [r async for r in BinaryCopyOutReader(chunks(header, b"\x00\x01\x00\x00\x00\x04\x00"), ["int4"])]
+        [
+            r
+            async for r in BinaryCopyOutReader(
+                chunks(header, b"\x00\x01\x00\x00\x00\x04\x00"), ["int4"]
+            )
+        ]
     with pytest.raises(pgany.DecodeError, match="2 fields"):
         [r async for r in BinaryCopyOutReader(chunks(header, b"\x00\x02"), ["int4"])]
-    rows = [r async for r in BinaryCopyOutReader(chunks(header, b"\x00\x01\x00\x00\x00\x04", b"\x00\x00\x00\x07\xff\xff"), ["int4"])]
+    source = chunks(header, b"\x00\x01\x00\x00\x00\x04", b"\x00\x00\x00\x07\xff\xff")
+    rows = [r async for r in BinaryCopyOutReader(source, ["int4"])]
     assert rows == [(7,)]
 
 

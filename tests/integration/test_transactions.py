@@ -175,7 +175,9 @@ async def test_other_tasks_wait_for_the_transaction(client: pgany.Client, table:
 
 
 async def test_query_stream(client: pgany.Client) -> None:
-    async with client.query_stream("SELECT g, g::text FROM generate_series(1, 2500) g", batch_size=100) as s:
+    async with client.query_stream(
+        "SELECT g, g::text FROM generate_series(1, 2500) g", batch_size=100
+    ) as s:
         total = 0
         async for row in s:
             total += 1
@@ -186,19 +188,25 @@ async def test_query_stream(client: pgany.Client) -> None:
 
 
 async def test_query_stream_early_exit_and_error(client: pgany.Client) -> None:
-    async with client.query_stream("SELECT g FROM generate_series(1, 100000) g", batch_size=50) as s:
+    async with client.query_stream(
+        "SELECT g FROM generate_series(1, 100000) g", batch_size=50
+    ) as s:
         async for row in s:
             if row[0] == 10:
                 break
     assert client.transaction_status == "idle"
     assert await client.query_value("SELECT 5") == 5
     with pytest.raises(pgany.errors.DivisionByZero):
-        async with client.query_stream("SELECT 1 / (5 - g) FROM generate_series(1, 10) g", batch_size=2) as s:
+        async with client.query_stream(
+            "SELECT 1 / (5 - g) FROM generate_series(1, 10) g", batch_size=2
+        ) as s:
             async for _ in s:
                 pass
     assert client.transaction_status == "idle"
     with anyio.move_on_after(0.2):
-        async with client.query_stream("SELECT pg_sleep(0.05) FROM generate_series(1, 100)", batch_size=1) as s:
+        async with client.query_stream(
+            "SELECT pg_sleep(0.05) FROM generate_series(1, 100)", batch_size=1
+        ) as s:
             async for _ in s:
                 pass
     assert client.transaction_status == "idle"
@@ -245,7 +253,9 @@ async def test_cancellation_sweep(client: pgany.Client, table: str, pg_dsn: str)
                 await tx.execute(f"INSERT INTO {table} VALUES ($1, 'b')", i * 10 + 1)
             committed = True
         assert client.transaction_status == "idle"
-        n = await client.query_value(f"SELECT count(*) FROM {table} WHERE id IN ($1, $2)", i * 10, i * 10 + 1)
+        n = await client.query_value(
+            f"SELECT count(*) FROM {table} WHERE id IN ($1, $2)", i * 10, i * 10 + 1
+        )
         assert n in (0, 2)
         if committed:
             assert n == 2
