@@ -19,9 +19,20 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff: lint and formatting."""
     session.install("ruff")
-    session.run("ruff", "check", "pgany", "tests", "tools", "bench", "examples", "docs", "noxfile.py")
     session.run(
-        "ruff", "format", "--check", "pgany", "tests", "tools", "bench", "examples", "docs", "noxfile.py"
+        "ruff", "check", "pgany", "tests", "tools", "bench", "examples", "docs", "noxfile.py"
+    )
+    session.run(
+        "ruff",
+        "format",
+        "--check",
+        "pgany",
+        "tests",
+        "tools",
+        "bench",
+        "examples",
+        "docs",
+        "noxfile.py",
     )
 
 

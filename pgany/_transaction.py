@@ -341,10 +341,15 @@ class SavepointContext:
 
 
 class RowStream:
-    """Rows of one query, fetched in batches: ``async for row in stream``."""
+    """Rows of one query, fetched in batches: ``async for row in stream``.
+
+    While you work through one batch, the next is already on its way: one
+    Execute is kept in flight ahead of the consumer.
+    """
 
     __module__ = "pgany"
     __slots__ = (
+        "_ahead",
         "_batch",
         "_buffer",
         "_client",
@@ -363,11 +368,23 @@ class RowStream:
         self._buffer: list[Row] = []
         self._pos = 0
         self._closed = False
+        self._ahead: Request | None = None
         #: The command's row count, set once every row has been read.
         self.rows_affected: int | None = None
 
     def __aiter__(self) -> RowStream:
         return self
+
+    async def _fetch(self) -> Request:
+        """Send the next Execute (it runs while the consumer works)."""
+        portal = self._portal
+        req = Request(row_factory=portal.statement._row_factory)
+        if req.row_factory is None:
+            req.discard = True
+        await self._client._submit(
+            fe.encode_execute(portal.name, self._batch) + fe.SYNC, req, self._holder
+        )
+        return req
 
     async def __anext__(self) -> Row:
         buffer = self._buffer
@@ -385,19 +402,27 @@ class RowStream:
                 self._buffer = []
                 self.rows_affected = portal.rows_affected
                 raise StopAsyncIteration
-            req = Request(row_factory=portal.statement._row_factory)
-            if req.row_factory is None:
-                req.discard = True
-            await client._run(
-                fe.encode_execute(portal.name, self._batch) + fe.SYNC, req, self._holder
-            )
+            req = self._ahead or await self._fetch()
+            self._ahead = None
+            try:
+                await req.waiter.wait()
+            except BaseException:
+                client._driver.abandon(req)
+                raise
             client._raise_for(req)
             rows = portal._take(req)
+            if not portal.exhausted:
+                self._ahead = await self._fetch()
             if rows:
                 self._buffer = rows
                 self._pos = 1
                 first: Row = rows[0]
                 return first
+
+    def _abandon(self) -> None:
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            self._client._driver.abandon(ahead)
 
 
 class StreamContext:
@@ -455,6 +480,7 @@ class StreamContext:
         assert stream is not None
         assert holder is not None
         stream._closed = True
+        stream._abandon()
         try:
             if client.is_closed:
                 return False

@@ -260,3 +260,42 @@ async def test_cancellation_sweep(client: pgany.Client, table: str, pg_dsn: str)
         if committed:
             assert n == 2
         assert await client.query_value("SELECT $1::int", i) == i
+
+
+STREAM_CHILD = r"""
+import resource, sys, anyio, pgany
+
+async def main(dsn: str, n: int) -> None:
+    async with pgany.connect(dsn) as client:
+        await client.query_value("SELECT 1")
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        seen = 0
+        async with client.query_stream(
+            "SELECT g, repeat('x', 50) FROM generate_series(1, $1::int) g", n, batch_size=2000
+        ) as stream:
+            async for _ in stream:
+                seen += 1
+        after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        print(seen, after - before)
+
+anyio.run(main, sys.argv[1], int(sys.argv[2]), backend=sys.argv[3])
+"""
+
+
+async def test_streaming_two_million_rows_in_bounded_memory(pg_dsn: str, anyio_backend: str) -> None:
+    """2,000,000 rows through query_stream: peak memory grows by a few MB, not by the result."""
+    import subprocess
+    import sys
+
+    n = 2_000_000
+    proc = await anyio.run_process(
+        [sys.executable, "-c", STREAM_CHILD, pg_dsn, str(n), anyio_backend],
+        stderr=subprocess.STDOUT,
+        check=False,
+    )
+    out = proc.stdout.decode()
+    assert proc.returncode == 0, out
+    seen, grown_kib = map(int, out.split())
+    assert seen == n
+    # Holding every row would take several hundred MB; a batch of 2000 rows is well under 1 MB.
+    assert grown_kib < 40 * 1024, f"peak RSS grew by {grown_kib} KiB"

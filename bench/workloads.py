@@ -1,0 +1,171 @@
+"""The workloads, their sizes, the columns of the table and the targets (issue 7).
+
+Shared by the harness (which prints and judges) and the workers (which run).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "COLUMNS",
+    "CONCURRENT_TASKS",
+    "COPY_COLUMNS",
+    "INSERT_SQL_DOLLAR",
+    "INTS_SQL",
+    "PEERS",
+    "SEQ_SQL_DOLLAR",
+    "SETUP_SQL",
+    "WIDE_SQL",
+    "WORKLOADS",
+    "Target",
+    "Workload",
+    "columns_for",
+    "load_rows",
+    "setup_statements",
+]
+
+
+@dataclass(frozen=True)
+class Target:
+    """What pgany must reach: its rate divided by a peer's, at least :attr:`ratio`."""
+
+    #: The ratio pgany's rate must reach.
+    ratio: float
+    #: The peer column to compare with; ``None`` means the best peer of the run.
+    peer: str | None = None
+    #: For the trio rows: the workload whose pgany (asyncio) rate is the baseline.
+    baseline: str | None = None
+
+    def describe(self) -> str:
+        if self.baseline is not None:
+            return f">= {self.ratio:g} x pgany asyncio ({self.baseline})"
+        return f">= {self.ratio:g} x {self.peer or 'best peer'}"
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One row of the table."""
+
+    #: "1" ... "7", and "8.1", "8.2" for the trio rows.
+    key: str
+    #: A short label for the table; ``{n}`` stands for the size.
+    label: str
+    #: What one unit is: "queries", "rows" or "connections".
+    unit: str
+    #: The number of units, full size and ``--quick`` size.
+    size: int
+    quick_size: int
+    target: Target
+    #: The anyio backend the workload runs on.
+    backend: str = "asyncio"
+
+    def count(self, quick: bool) -> int:
+        return self.quick_size if quick else self.size
+
+    def title(self, n: int) -> str:
+        return f"({self.key}) " + self.label.format(n=f"{n:,}")
+
+
+#: Concurrent tasks sharing one connection in workloads 2 and 8.2.
+CONCURRENT_TASKS = 50
+
+_W1 = Workload("1", "{n} sequential SELECT $1::int", "queries", 5_000, 500, Target(1.0))
+_W2 = Workload(
+    "2",
+    "{n} SELECTs from 50 tasks, 1 conn",
+    "queries",
+    5_000,
+    500,
+    Target(1.3, peer="psycopg-pipeline"),
+)
+
+WORKLOADS: dict[str, Workload] = {
+    w.key: w
+    for w in (
+        _W1,
+        _W2,
+        Workload("3", "fetch {n} rows x 7 types", "rows", 200_000, 10_000, Target(0.8)),
+        Workload(
+            "4", "fetch {n} rows of int4", "rows", 1_000_000, 50_000, Target(1.0, peer="asyncpg")
+        ),
+        Workload("5", "COPY in {n} rows", "rows", 500_000, 20_000, Target(1.0, peer="psycopg")),
+        Workload(
+            "6", "executemany {n} inserts", "rows", 20_000, 2_000, Target(0.8, peer="asyncpg")
+        ),
+        Workload("7", "{n} connect/close (TCP)", "connections", 200, 20, Target(1.0)),
+        Workload(
+            "8.1",
+            "trio: (1) {n} sequential",
+            "queries",
+            _W1.size,
+            _W1.quick_size,
+            Target(0.9, baseline="1"),
+            backend="trio",
+        ),
+        Workload(
+            "8.2",
+            "trio: (2) {n} from 50 tasks",
+            "queries",
+            _W2.size,
+            _W2.quick_size,
+            Target(0.9, baseline="2"),
+            backend="trio",
+        ),
+    )
+}
+
+#: The table's columns, in order. psycopg's pipeline mode is a column of its own.
+COLUMNS = ("pgany", "asyncpg", "psycopg", "psycopg-pipeline", "pg8000", "pg-purepy")
+PEERS = tuple(c for c in COLUMNS if c != "pgany")
+
+#: The drivers that run on trio (anyio-based), for the trio rows.
+_TRIO_COLUMNS = ("pgany", "pg-purepy")
+
+
+def columns_for(key: str) -> tuple[str, ...]:
+    """The columns that workload *key* has."""
+    if WORKLOADS[key].backend == "trio":
+        return _TRIO_COLUMNS
+    if key == "2":
+        return COLUMNS
+    return tuple(c for c in COLUMNS if c != "psycopg-pipeline")
+
+
+# -- SQL ---------------------------------------------------------------------------------
+
+SEQ_SQL_DOLLAR = "SELECT $1::int"
+WIDE_SQL = "SELECT id, name, amount, ts, flag, doc, score FROM bench_wide"
+INTS_SQL = "SELECT n FROM bench_ints"
+COPY_COLUMNS = ("id", "name", "score")
+INSERT_SQL_DOLLAR = "INSERT INTO bench_many (id, name, score) VALUES ($1, $2, $3)"
+
+SETUP_SQL = """
+DROP TABLE IF EXISTS bench_wide, bench_ints, bench_copy, bench_many;
+CREATE TABLE bench_wide (
+    id int8, name text, amount numeric(12,2), ts timestamptz, flag bool, doc jsonb, score float8
+);
+INSERT INTO bench_wide
+    SELECT g, 'name ' || g, (g % 100000) / 7.0,
+           timestamptz '2024-01-01 00:00:00+00' + g * interval '1 second',
+           g % 3 = 0, jsonb_build_object('id', g, 'tag', 't' || (g % 10), 'ok', g % 2 = 0),
+           g / 3.0
+    FROM generate_series(1, {wide}) AS g;
+CREATE TABLE bench_ints (n int4);
+INSERT INTO bench_ints SELECT g FROM generate_series(1, {ints}) AS g;
+CREATE TABLE bench_copy (id int8, name text, score float8) WITH (autovacuum_enabled = false);
+CREATE TABLE bench_many (id int8, name text, score float8) WITH (autovacuum_enabled = false);
+VACUUM (FREEZE, ANALYZE) bench_wide;
+VACUUM (FREEZE, ANALYZE) bench_ints
+"""
+
+
+def setup_statements(quick: bool) -> list[str]:
+    """The statements that make the tables, one by one (VACUUM cannot run in a block)."""
+    sql = SETUP_SQL.format(wide=WORKLOADS["3"].count(quick), ints=WORKLOADS["4"].count(quick))
+    return [s.strip() for s in sql.split(";") if s.strip()]
+
+
+def load_rows(n: int) -> list[tuple[int, str, float]]:
+    """The (int8, text, float8) rows of workloads 5 and 6."""
+    return [(i, f"name {i}", i * 1.25) for i in range(n)]
