@@ -15,6 +15,7 @@ with the original error as its cause.
 from __future__ import annotations
 
 import logging
+import socket
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -27,6 +28,7 @@ from pgany.protocol import NEED_DATA, Connection, ConnectionEnded, CopyStarted, 
 from pgany.protocol.messages import NoticeResponse, NotificationResponse, ParameterStatus
 
 __all__ = ["Driver", "Notification"]
+
 
 logger = logging.getLogger("pgany")
 
@@ -85,9 +87,17 @@ class Driver:
         *,
         on_notice: Callable[[DatabaseError], object] | None = None,
         notification_buffer: int = 10_000,
+        raw_socket: socket.socket | None = None,
     ) -> None:
         self.proto = proto
         self.stream = stream
+        # Plain TCP and Unix sockets are written directly (never through the
+        # stream, so no bytes can wait in its buffer); TLS goes through the stream.
+        self._sock = raw_socket
+        self._pending: bytes | memoryview = b""
+        self._writing = False
+        # The backend's own Event class: creating one skips anyio's backend lookup.
+        self._event_cls: type[anyio.Event] = type(anyio.Event())
         self._on_notice = on_notice
         self._wake_writer = anyio.Event()
         self._drained: anyio.Event | None = None
@@ -113,10 +123,40 @@ class Driver:
         """Queue one request's bytes; raises ConnectionClosed if the connection is gone."""
         if self.closed_error is not None:
             raise ConnectionClosed(str(self.closed_error)) from self.closed_error.__cause__
-        request.waiter = anyio.Event()
-        self.proto.send_request(data, request)
-        self._wake()
+        request.waiter = self._event_cls()
+        proto = self.proto
+        proto.send_request(data, request)
+        if (
+            proto.in_flight == 1
+            and self._sock is not None
+            and not self._writing
+            and not self._pending
+        ):
+            # Nothing else in flight: send now, from this task, without a task switch.
+            self._send_now()
+        else:
+            # Others are in flight: let the writer gather everything issued meanwhile.
+            self._wake()
         return request
+
+    def _send_now(self) -> None:
+        sock = self._sock
+        assert sock is not None
+        data = self.proto.data_to_send()
+        if not data:
+            return
+        try:
+            n = sock.send(data)
+        except (BlockingIOError, InterruptedError):
+            n = 0
+        except OSError:
+            n = 0  # the writer meets the error again and reports it
+        if n < len(data):
+            # The socket is full: from now on every write goes through the
+            # stream (in order), which waits for the socket as it should.
+            self._sock = None
+            self._pending = memoryview(data)[n:]
+            self._wake()
 
     def send_raw(self, data: bytes | bytearray) -> None:
         """Queue bytes outside a request (COPY data)."""
@@ -289,7 +329,8 @@ class Driver:
         if head is not None and head.copy_data:
             self._wake_copy(head)
         # The core may have queued an answer (a CopyFail it decided on).
-        self._wake()
+        if proto.pending_output:
+            self._wake()
         return True
 
     async def _writer(self) -> None:
@@ -297,21 +338,25 @@ class Driver:
         stream = self.stream
         while True:
             await self._wake_writer.wait()
-            self._wake_writer = anyio.Event()
-            data = proto.data_to_send()
-            if self._flushed is not None:
-                self._flushed.set()
-                self._flushed = None
-            if data:
-                try:
+            self._wake_writer = self._event_cls()
+            self._writing = True
+            try:
+                pending, self._pending = self._pending, b""
+                data = proto.data_to_send()
+                self._flushed_now()
+                if pending:
+                    data = bytes(pending) + data
+                if data:
                     await stream.send(data)
-                except (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
-                    if self._closing:
-                        return
-                    self._broken(exc)
-                    if self._scope is not None:
-                        self._scope.cancel()
+            except (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
+                if self._closing:
                     return
+                self._broken(exc)
+                if self._scope is not None:
+                    self._scope.cancel()
+                return
+            finally:
+                self._writing = False
             if self._closing and self.proto.in_flight == 0:
                 # Terminate (if any) is sent: end the session from our side.
                 try:
@@ -321,6 +366,11 @@ class Driver:
                 if self._scope is not None:
                     self._scope.cancel()
                 return
+
+    def _flushed_now(self) -> None:
+        if self._flushed is not None:
+            self._flushed.set()
+            self._flushed = None
 
     # -- resolution -----------------------------------------------------------------
 

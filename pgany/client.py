@@ -818,11 +818,22 @@ async def run_connection(
     else:
         config = Config.from_dsn(dsn_or_config, **params)
     session = await open_session(config)
+    raw_socket = None
+    if not session.tls:
+        try:
+            raw_socket = session.stream.extra(anyio.abc.SocketAttribute.raw_socket)
+        except anyio.TypedAttributeLookupError:
+            raw_socket = None
+        # asyncio hands out a TransportSocket wrapper; its socket is what can send.
+        raw_socket = getattr(raw_socket, "_sock", raw_socket)
+        if not callable(getattr(raw_socket, "send", None)):
+            raw_socket = None
     driver = Driver(
         session.proto,
         session.stream,
         on_notice=config.on_notice,
         notification_buffer=config.notification_buffer,
+        raw_socket=raw_socket,
     )
     client = Client(driver, config, session.host)
     task_status.started(client)

@@ -48,7 +48,7 @@ from pgany.protocol.messages import (
     decode_backend,
 )
 from pgany.protocol.pipeline import Request
-from pgany.protocol.state import Kind, Phase, StateMachine, kind_of_type_byte
+from pgany.protocol.state import TRANSITIONS, Kind, Phase, StateMachine, kind_of_type_byte
 
 __all__ = [
     "NEED_DATA",
@@ -108,6 +108,18 @@ Event = (
 _D = ord("D")
 _R = ord("R")
 _E = ord("E")
+_C = ord("C")
+_Z = ord("Z")
+#: Empty messages that leave BUSY as it is, per the transition table.
+_EMPTY_IN_BUSY = frozenset(
+    tb
+    for tb, kind in (
+        (ord("1"), Kind.PARSE_COMPLETE),
+        (ord("2"), Kind.BIND_COMPLETE),
+        (ord("3"), Kind.CLOSE_COMPLETE),
+    )
+    if TRANSITIONS.get((Phase.BUSY, kind)) is Phase.BUSY
+)
 
 _TXN_STATUS = {"I": "idle", "T": "in_transaction", "E": "failed"}
 
@@ -288,14 +300,40 @@ class Connection:
                     return self._end_of_file()
                 return NEED_DATA
             type_byte, start, end = frame
-            if type_byte == _D and state.phase is Phase.BUSY:
-                if view is None:
-                    view = memoryview(buf.data)
-                try:
-                    self._queue[0].on_data_row(view, start, end)
-                except ProtocolError as exc:  # no RowDescription: poison, like any violation
-                    state.fail(exc)
-                continue
+            if state.phase is Phase.BUSY:
+                # The hot path: the messages of every query, handled without
+                # building a message object (same transitions as the table).
+                if type_byte == _D:
+                    if view is None:
+                        view = memoryview(buf.data)
+                    try:
+                        self._queue[0].on_data_row(view, start, end)
+                    except ProtocolError as exc:  # no RowDescription: poison, like any violation
+                        state.fail(exc)
+                    continue
+                if type_byte in _EMPTY_IN_BUSY and start == end:
+                    continue  # ParseComplete, BindComplete, CloseComplete: nothing to keep
+                if type_byte == _C:
+                    data = buf.data
+                    if end > start and data[end - 1] == 0 and data.find(0, start, end - 1) < 0:
+                        try:
+                            tag = data[start : end - 1].decode("utf-8")
+                        except UnicodeDecodeError:
+                            pass
+                        else:
+                            self._queue[0].finish_statement(tag)
+                            continue
+                elif type_byte == _Z and end == start + 1 and self._queue:
+                    status = chr(buf.data[start])
+                    if status in "ITE":
+                        queue = self._queue
+                        state.apply(
+                            Kind.READY_FOR_QUERY_MORE if len(queue) > 1 else Kind.READY_FOR_QUERY
+                        )
+                        self.transaction_status_code = status
+                        req = queue.popleft()
+                        req.finish(status)
+                        return RequestDone(req)
             try:
                 msg = decode_backend(type_byte, buf.data[start:end])
             except ProtocolError as exc:

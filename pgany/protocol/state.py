@@ -18,6 +18,10 @@ __all__ = ["TRANSITIONS", "Kind", "Phase", "StateMachine", "kind_of_type_byte"]
 class Phase(enum.Enum):
     """Where the connection is."""
 
+    # Members are singletons: identity hashing is right, and C-fast (the
+    # transition lookups hash a phase and a kind for every message).
+    __hash__ = object.__hash__
+
     #: StartupMessage sent; waiting for the server's authentication request.
     STARTUP = "STARTUP"
     #: An authentication exchange is under way.
@@ -42,6 +46,8 @@ class Phase(enum.Enum):
 
 class Kind(enum.Enum):
     """What happened: a backend message arrived, or the client did something."""
+
+    __hash__ = object.__hash__
 
     #: AuthenticationOk.
     AUTH_OK = "AuthenticationOk"

@@ -329,6 +329,7 @@ def busy_connection() -> tuple[Connection, list[Request]]:
         conn.send_request(fe.SYNC, Request(row_factory=values_factory)),
         conn.send_request(fe.SYNC, Request()),
     ]
+    requests[2].copy_mode = "out"  # a copy_out() request keeps its COPY data
     return conn, requests
 
 
