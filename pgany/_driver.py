@@ -14,6 +14,7 @@ with the original error as its cause.
 
 from __future__ import annotations
 
+import gc
 import logging
 import socket
 from collections import deque
@@ -34,6 +35,8 @@ logger = logging.getLogger("pgany")
 
 #: Bytes asked of the socket per read.
 READ_SIZE = 256 * 1024
+#: Reads at least this big are decoded with the cyclic GC paused (see _reader).
+GC_PAUSE_READ = 64 * 1024
 #: COPY TO STDOUT data buffered for a slow consumer before the socket stops being read.
 COPY_OUT_HIGH_WATER = 1024 * 1024
 #: Bytes queued for the socket above which a COPY FROM STDIN writer waits.
@@ -295,7 +298,18 @@ class Driver:
                 self._broken(exc)
                 return
             proto.receive_data(data)
-            if not self._handle_events():
+            if len(data) >= GC_PAUSE_READ and gc.isenabled():
+                # A big read holds thousands of rows: the cyclic GC would scan
+                # them again and again as they are made (rows are tuples of
+                # plain values, never cycles). Let it run once afterwards.
+                gc.disable()
+                try:
+                    alive = self._handle_events()
+                finally:
+                    gc.enable()
+            else:
+                alive = self._handle_events()
+            if not alive:
                 return
             if not data:
                 self._ended(proto.end_error)

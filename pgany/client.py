@@ -12,7 +12,7 @@ import itertools
 import re
 import struct
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -21,7 +21,8 @@ import anyio.abc
 
 from pgany._driver import Driver, Notification
 from pgany._queries import Queries
-from pgany._rows import Column, Row, SimpleQueryRow, row_class, simple_row_class
+from pgany._rowcodec import make_row_factory
+from pgany._rows import Column, SimpleQueryRow, simple_row_class
 from pgany._transaction import StreamHolder, TransactionContext, begin_sql
 from pgany.config import Config
 from pgany.errors import (
@@ -39,7 +40,7 @@ from pgany.protocol.messages import RowDescription
 from pgany.protocol.pipeline import RowFactory
 from pgany.types import TypeRegistry, json_codecs
 from pgany.types import registry as global_registry
-from pgany.types._registry import Codec
+from pgany.types._registry import Codec, Format
 
 __all__ = [
     "CancelToken",
@@ -224,54 +225,7 @@ def _formats(formats: Sequence[int]) -> bytes:
     return _I16.pack(len(formats)) + b"".join(_I16.pack(f) for f in formats)
 
 
-def _make_row_factory(columns: Sequence[Column], codecs: Sequence[Codec]) -> RowFactory:
-    """Precompute one statement's DataRow decoder."""
-    decoders = tuple(c.decode for c in codecs)
-    ncols = len(decoders)
-    cls = row_class(columns)
-    new = tuple.__new__
-
-    def decode_row(buf: memoryview, start: int, end: int) -> Row:
-        if _unpack_i16(buf, start)[0] != ncols:
-            raise ProtocolError(
-                f"DataRow has {_unpack_i16(buf, start)[0]} columns, RowDescription said {ncols}"
-            )
-        pos = start + 2
-        values: list[Any] = []
-        append = values.append
-        try:
-            for dec in decoders:
-                n = _unpack_i32(buf, pos)[0]
-                pos += 4
-                if n < 0:
-                    append(None)
-                else:
-                    append(dec(buf[pos : pos + n]))  # type: ignore[misc]
-                    pos += n
-        except Exception as exc:
-            if not _row_fits(buf, start, end):
-                raise ProtocolError("DataRow length does not match its fields") from exc
-            col = columns[len(values)]
-            raise DecodeError(
-                f"cannot decode column {col.name!r} ({col.type_name or col.type_oid}): {exc}"
-            ) from exc
-        if pos != end:
-            raise ProtocolError("DataRow length does not match its fields")
-        return new(cls, values)
-
-    return decode_row
-
-
-def _row_fits(buf: memoryview, start: int, end: int) -> bool:
-    """Whether a DataRow's value lengths fill its body exactly (checked after a failure)."""
-    pos = start + 2
-    for _ in range(_unpack_i16(buf, start)[0]):
-        if pos + 4 > end:
-            return False
-        pos += 4 + max(_unpack_i32(buf, pos)[0], 0)
-        if pos > end:
-            return False
-    return pos == end
+_make_row_factory = make_row_factory
 
 
 def _simple_row_factory(desc: RowDescription) -> RowFactory:
@@ -450,6 +404,31 @@ class Client(Queries):
     def parameter_status(self, name: str) -> str | None:
         """The current value of a server parameter (``"TimeZone"``...), or ``None``."""
         return self._proto.parameters.get(name)
+
+    async def register_codec(
+        self,
+        type_name: str,
+        *,
+        encode: Callable[[Any], bytes | bytearray] | None = None,
+        decode: Callable[[Any], Any] | None = None,
+        format: str | Format = "binary",
+    ) -> None:
+        """Add or replace, for this connection only, how one type is encoded and decoded.
+
+        *type_name* is looked up on the server (``"numeric"``, ``"public.my_type"``);
+        *decode* receives one field's bytes (``bytes`` or ``memoryview``) in
+        *format* (``"binary"`` or ``"text"``), *encode* returns a parameter's
+        bytes. Statements prepared before keep working and pick the new codec
+        up when they are prepared again (the statement cache is cleared).
+        """
+        fmt = format if isinstance(format, Format) else Format[str(format).upper()]
+        oid = await self.query_value("SELECT $1::text::regtype::oid", type_name)
+        name = type_name.rsplit(".", 1)[-1]
+        self._registry.register(Codec(int(oid), name, fmt, encode, decode))
+        for sql in list(self._cache):
+            entry = self._cache.pop(sql)
+            if entry.statement is not None:
+                self._close_statement(entry.statement.name)
 
     def cancel_token(self) -> CancelToken:
         """A token that can cancel this session's running query from anywhere."""

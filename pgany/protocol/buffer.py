@@ -85,6 +85,12 @@ class ReceiveBuffer:
         self._pos = end
         return buf[pos], pos + 5, end
 
+    def advance(self, pos: int) -> None:
+        """Mark everything before offset *pos* of :attr:`data` as consumed."""
+        if not self._pos <= pos <= len(self._data):
+            raise ValueError(f"cannot advance from {self._pos} to {pos}")
+        self._pos = pos
+
     def take_bytes(self, n: int) -> bytes | None:
         """Take exactly *n* raw bytes (for the one-byte SSLRequest answer), or ``None``."""
         if len(self) < n:

@@ -304,10 +304,19 @@ class Connection:
                 # The hot path: the messages of every query, handled without
                 # building a message object (same transitions as the table).
                 if type_byte == _D:
+                    req = self._queue[0]
+                    bulk = getattr(req.row_factory, "bulk", None)
+                    if bulk is not None and not req.discard and req.error is None:
+                        # A run of fixed-width rows, decoded at once by the request's decoder.
+                        rows, after = bulk(buf.data, start - 5, len(buf.data))
+                        if rows:
+                            req.current().rows.extend(rows)
+                            buf.advance(after)
+                            continue
                     if view is None:
                         view = memoryview(buf.data)
                     try:
-                        self._queue[0].on_data_row(view, start, end)
+                        req.on_data_row(view, start, end)
                     except ProtocolError as exc:  # no RowDescription: poison, like any violation
                         state.fail(exc)
                     continue
