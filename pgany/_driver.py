@@ -161,7 +161,7 @@ class Driver:
             self._pending = memoryview(data)[n:]
             self._wake()
 
-    def send_raw(self, data: bytes | bytearray) -> None:
+    def send_raw(self, data: bytes | bytearray | memoryview) -> None:
         """Queue bytes outside a request (COPY data)."""
         self.proto.send_copy(data)
         self._wake()

@@ -20,6 +20,7 @@ import anyio
 import anyio.abc
 
 from pgany._driver import Driver, Notification
+from pgany._paramcodec import make_values_encoder
 from pgany._queries import Queries
 from pgany._rowcodec import make_row_factory
 from pgany._rows import Column, SimpleQueryRow, simple_row_class
@@ -119,13 +120,16 @@ class Statement:
 
     __module__ = "pgany"
     __slots__ = (
+        "_bind_head",
         "_bind_prefix",
+        "_bind_tail",
         "_client",
         "_param_codecs",
         "_param_formats",
         "_parse",
         "_result_formats",
         "_row_factory",
+        "_values",
         "columns",
         "exclusive",
         "name",
@@ -165,6 +169,13 @@ class Statement:
             _make_row_factory(self.columns, result_codecs) if fields else None
         )
         self._bind_prefix = fe.encode_bind_prefix("", name)
+        self._bind_head = (
+            self._bind_prefix + _formats(self._param_formats) + _I16.pack(len(self.params))
+        )
+        self._bind_tail = _formats(self._result_formats)
+        self._values = make_values_encoder(
+            self.params, self._param_codecs, self._encode_values_slow
+        )
         # The unnamed statement is re-parsed in every request, so each request
         # stands alone even when other tasks' requests run in between.
         self._parse = fe.encode_parse("", sql, self.params) if not name else b""
@@ -174,19 +185,35 @@ class Statement:
 
     def _encode(self, params: Sequence[Any], portal: str = "", execute: bool = True) -> bytes:
         """Parse (for the unnamed statement) + Bind (+ Execute), without Sync."""
-        codecs = self._param_codecs
-        if len(params) != len(codecs):
+        if len(params) != len(self.params):
+            n = len(self.params)
             raise InterfaceError(
-                f"the statement takes {len(codecs)} parameter{'s' if len(codecs) != 1 else ''}, "
-                f"{len(params)} given"
+                f"the statement takes {n} parameter{'s' if n != 1 else ''}, {len(params)} given"
             )
-        prefix = self._bind_prefix if not portal else fe.encode_bind_prefix(portal, self.name)
-        parts: list[bytes | bytearray] = [
-            prefix,
-            _formats(self._param_formats),
-            _I16.pack(len(params)),
-        ]
-        for i, (value, codec) in enumerate(zip(params, codecs, strict=True)):
+        values = self._values(params)
+        if portal:
+            head = (
+                fe.encode_bind_prefix(portal, self.name) + self._bind_head[len(self._bind_prefix) :]
+            )
+        else:
+            head = self._bind_head
+        size = len(head) + len(values) + len(self._bind_tail) + 4
+        return b"".join(
+            (
+                self._parse,
+                b"B",
+                _I32.pack(size),
+                head,
+                values,
+                self._bind_tail,
+                _EXECUTE_ALL if execute else b"",
+            )
+        )
+
+    def _encode_values_slow(self, params: Sequence[Any]) -> bytes:
+        """The plain loop: every value through its codec, with precise errors."""
+        parts: list[bytes | bytearray] = []
+        for i, (value, codec) in enumerate(zip(params, self._param_codecs, strict=True)):
             if value is None:
                 parts.append(b"\xff\xff\xff\xff")
                 continue
@@ -204,10 +231,7 @@ class Statement:
                 ) from exc
             parts.append(_I32.pack(len(data)))
             parts.append(data)
-        parts.append(_formats(self._result_formats))
-        body = b"".join(parts)
-        tail = _EXECUTE_ALL if execute else b""
-        return b"".join((self._parse, b"B", _I32.pack(len(body) + 4), body, tail))
+        return b"".join(parts)
 
 
 _EXECUTE_ALL = fe.encode_execute("", 0)

@@ -144,7 +144,9 @@ class CopyIn:
                 await self.write(chunk)
 
     def _send(self, data: bytes | bytearray | memoryview) -> None:
-        self._client._driver.send_raw(_COPY_DATA_HEADER.pack(b"d", len(data) + 4) + bytes(data))
+        driver = self._client._driver
+        driver.send_raw(_COPY_DATA_HEADER.pack(b"d", len(data) + 4))
+        driver.send_raw(data)
 
     async def _raise_server_error(self) -> None:
         req = self._req
@@ -340,14 +342,28 @@ class BinaryCopyInWriter:
     """
 
     __module__ = "pgany.copy"
-    __slots__ = ("_buf", "_encoders", "_finished", "_names", "_ncols", "_sink", "rows")
+    __slots__ = (
+        "_buf",
+        "_count",
+        "_encoders",
+        "_fields",
+        "_finished",
+        "_names",
+        "_ncols",
+        "_sink",
+        "rows",
+    )
 
     def __init__(self, sink: CopyIn, types: Sequence[int | str]) -> None:
+        from pgany._paramcodec import make_values_encoder
+
         self._sink = sink
         codecs = [_binary_codec(sink._client, t, "encode") for t in types]
         self._encoders = [c.encode for c in codecs]
         self._names = [c.name for c in codecs]
         self._ncols = len(codecs)
+        self._count = _I16.pack(self._ncols)
+        self._fields = make_values_encoder([c.oid for c in codecs], codecs, self._encode_slow)
         self._buf = bytearray(BINARY_HEADER)
         self._finished = False
         #: Rows written so far.
@@ -360,10 +376,15 @@ class BinaryCopyInWriter:
                 f"the row has {len(values)} values, the COPY has {self._ncols} columns"
             )
         buf = self._buf
-        buf += _I16.pack(self._ncols)
+        buf += self._count
+        buf += self._fields(values)
+        self.rows += 1
+
+    def _encode_slow(self, values: Sequence[Any]) -> bytes:
+        parts: list[bytes | bytearray] = []
         for i, (value, encode) in enumerate(zip(values, self._encoders, strict=True)):
             if value is None:
-                buf += b"\xff\xff\xff\xff"
+                parts.append(b"\xff\xff\xff\xff")
                 continue
             try:
                 data = encode(value)  # type: ignore[misc]
@@ -373,9 +394,9 @@ class BinaryCopyInWriter:
                 raise EncodeError(
                     f"cannot encode column {i + 1} as {self._names[i]} from Python {type(value).__name__}: {exc}"
                 ) from exc
-            buf += _I32.pack(len(data))
-            buf += data
-        self.rows += 1
+            parts.append(_I32.pack(len(data)))
+            parts.append(data)
+        return b"".join(parts)
 
     async def write_row(self, values: Sequence[Any]) -> None:
         """Write one row (a sequence of values, ``None`` for NULL)."""
@@ -395,10 +416,21 @@ class BinaryCopyInWriter:
             async for row in rows:
                 await self.write_row(row)
         else:
+            ncols, count, fields, buf = self._ncols, self._count, self._fields, self._buf
+            n = 0
             for row in rows:
-                self.encode_row(row)
-                if len(self._buf) >= CHUNK_SIZE:
+                if len(row) != ncols:
+                    raise EncodeError(
+                        f"the row has {len(row)} values, the COPY has {ncols} columns"
+                    )
+                buf += count
+                buf += fields(row)
+                n += 1
+                if len(buf) >= CHUNK_SIZE:
+                    self.rows += n
+                    n = 0
                     await self._flush()
+            self.rows += n
             await anyio.lowlevel.checkpoint()
 
     async def _flush(self) -> None:

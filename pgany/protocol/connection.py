@@ -242,7 +242,7 @@ class Connection:
         self._queue.append(request)
         return request
 
-    def send_copy(self, data: bytes | bytearray) -> None:
+    def send_copy(self, data: bytes | bytearray | memoryview) -> None:
         """Queue CopyData/CopyDone/CopyFail bytes for the COPY FROM STDIN in progress."""
         if self.phase is not Phase.COPY_IN:
             raise InterfaceError(f"cannot send COPY data in {self.phase.name}")
