@@ -32,11 +32,12 @@ from pgany.errors import (
     ProtocolError,
     RowCountError,
 )
-from pgany.types import Interval
+from pgany.types import Interval, Range
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "Range",
     "NotificationStream",
     "Transaction",
     "Savepoint",

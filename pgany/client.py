@@ -25,6 +25,7 @@ from pgany._queries import Queries
 from pgany._rowcodec import make_row_factory
 from pgany._rows import Column, SimpleQueryRow, simple_row_class
 from pgany._transaction import StreamHolder, TransactionContext, begin_sql
+from pgany._typeinfo import TypeLearner
 from pgany.config import Config
 from pgany.errors import (
     ConnectionClosed,
@@ -41,6 +42,7 @@ from pgany.protocol.messages import RowDescription
 from pgany.protocol.pipeline import RowFactory
 from pgany.types import TypeRegistry, json_codecs
 from pgany.types import registry as global_registry
+from pgany.types._array import register_array_of, register_array_types
 from pgany.types._registry import Codec, Format
 
 __all__ = [
@@ -372,11 +374,9 @@ class Client(Queries):
         self._proto = driver.proto
         self._config = config
         self._host = host
-        self._registry: TypeRegistry = global_registry.child()
-        if config.json_loads is not None or config.json_dumps is not None:
-            for codec in json_codecs(config.json_loads, config.json_dumps):
-                self._registry.register(codec)
+        self._registry: TypeRegistry = self._fresh_registry(config)
         self._cache: OrderedDict[str, _CacheEntry] = OrderedDict()
+        self._types = TypeLearner(self)
         self._cache_size = config.statement_cache_size
         self._names = itertools.count(1)
         driver.canceller = lambda: self.cancel_token().cancel_query()
@@ -388,6 +388,16 @@ class Client(Queries):
 
     def _cx(self) -> tuple[Client, object | None]:
         return self, None
+
+    @staticmethod
+    def _fresh_registry(config: Config) -> TypeRegistry:
+        """A copy-on-write view of the global registry, with this connection's JSON functions."""
+        registry = global_registry.child()
+        if config.json_loads is not None or config.json_dumps is not None:
+            for codec in json_codecs(config.json_loads, config.json_dumps):
+                registry.register(codec)
+            register_array_types(registry, [114, 3802])
+        return registry
 
     def __repr__(self) -> str:
         state = "closed" if self.is_closed else self.transaction_status
@@ -448,7 +458,26 @@ class Client(Queries):
         fmt = format if isinstance(format, Format) else Format[str(format).upper()]
         oid = await self.query_value("SELECT $1::text::regtype::oid", type_name)
         name = type_name.rsplit(".", 1)[-1]
-        self._registry.register(Codec(int(oid), name, fmt, encode, decode))
+        codec = Codec(int(oid), name, fmt, encode, decode)
+        self._registry.register(codec)
+        array_oid = await self.query_value(
+            "SELECT typarray FROM pg_catalog.pg_type WHERE oid = $1", oid
+        )
+        if array_oid:
+            register_array_of(self._registry, int(oid), int(array_oid))
+        for sql in list(self._cache):
+            entry = self._cache.pop(sql)
+            if entry.statement is not None:
+                self._close_statement(entry.statement.name)
+
+    def clear_type_cache(self) -> None:
+        """Forget the types learned from the server (after ``ALTER TYPE``, say).
+
+        Codecs registered with :meth:`register_codec` are forgotten too, and
+        the statement cache is emptied, so statements are prepared afresh.
+        """
+        self._registry = self._fresh_registry(self._config)
+        self._types.clear()
         for sql in list(self._cache):
             entry = self._cache.pop(sql)
             if entry.statement is not None:
@@ -549,6 +578,10 @@ class Client(Queries):
         self._raise_for(req)
         if req.param_oids is None:
             raise ProtocolError("the server did not describe the statement's parameters")
+        fields = req.row_description.fields if req.row_description is not None else ()
+        oids = [*req.param_oids, *(f.type_oid for f in fields)]
+        if self._types.missing(oids):
+            await self._types.learn(oids, holder)
         return Statement(self, name, sql, req.param_oids, req.row_description, types)
 
     async def _statement(self, sql: str | Statement, holder: object | None = None) -> Statement:

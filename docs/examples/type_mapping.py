@@ -1,6 +1,7 @@
 """How values travel: PostgreSQL types and their Python types."""
 
 import datetime
+import ipaddress
 import uuid
 from decimal import Decimal
 
@@ -20,7 +21,8 @@ async def main(dsn: str) -> None:
                    DATE '2024-02-29' AS day, TIMESTAMP '2024-02-29 12:30' AS local,
                    TIMESTAMPTZ '2024-02-29 12:30+02' AS instant,
                    INTERVAL '1 month 2 days 03:00:00' AS span,
-                   '08:00:2b:01:02:03'::macaddr AS mac
+                   '08:00:2b:01:02:03'::macaddr AS mac, '{{1,2},{3,NULL}}'::int4[] AS grid,
+                   int4range(1, 10) AS span10, '10.0.0.1/8'::inet AS host
             """
         )
         assert row["flag"] is True
@@ -37,7 +39,10 @@ async def main(dsn: str) -> None:
         assert row["instant"] == datetime.datetime(2024, 2, 29, 10, 30, tzinfo=utc)
         assert row["instant"].tzinfo is utc  # aware, in UTC
         assert row["span"] == pgany.Interval(months=1, days=2, microseconds=3 * 3600 * 10**6)
-        assert row["mac"] == "08:00:2b:01:02:03"  # no codec: the text form, as str
+        assert row["mac"] == "08:00:2b:01:02:03"  # as PostgreSQL prints it
+        assert row["grid"] == [[1, 2], [3, None]]
+        assert row["span10"] == pgany.Range(1, 10, bounds="[)")
+        assert row["host"] == ipaddress.ip_interface("10.0.0.1/8")
 
         # Parameters are converted by the type the server expects.
         assert await client.query_value("SELECT $1::numeric * 2", 0.1) == Decimal("0.2")

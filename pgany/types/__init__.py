@@ -11,23 +11,45 @@ from ._base import registry
 from ._registry import Codec, Decoder, Encoder, Format, TypeRegistry
 
 # Importing the codec modules registers their codecs.
-from . import _datetime, _misc, _numeric, _text  # noqa: F401  # isort: skip
+from . import _bit, _datetime, _misc, _network, _numeric, _strings, _text  # noqa: F401  # isort: skip
 from ._interval import Interval  # isort: skip
 from ._json import json_codecs  # isort: skip
+from ._geometry import Box, Circle, Line, LineSegment, Path, Point, Polygon  # isort: skip
+from ._range import Range, multirange_codecs, range_codecs  # isort: skip
+from ._array import array_codecs, register_array_of, register_array_types  # isort: skip
+from ._dynamic import composite_codecs, domain_codecs, enum_codecs  # isort: skip
+
+# Last, once every scalar type (ranges and multiranges too) is in: their arrays.
+register_array_types(registry)
 
 __all__ = [
+    "Box",
+    "Circle",
     "Codec",
     "Decoder",
     "Encoder",
     "Format",
     "Interval",
+    "Line",
+    "LineSegment",
+    "Path",
+    "Point",
+    "Polygon",
+    "Range",
     "TypeRegistry",
+    "array_codecs",
+    "composite_codecs",
+    "domain_codecs",
+    "enum_codecs",
     "json_codecs",
+    "multirange_codecs",
+    "range_codecs",
+    "register_array_types",
     "register_codec",
     "registry",
 ]
 
-for _public in (Codec, Format, TypeRegistry):
+for _public in (Codec, Format, TypeRegistry, register_array_types):
     _public.__module__ = __name__
 
 
@@ -48,8 +70,10 @@ def register_codec(
     :class:`Format`). Leaving out *encode* or *decode* makes that direction
     fall back to the type's other format, then to text as ``str``. An
     *encode* should raise :exc:`pgany.EncodeError` for a value it can't
-    convert. Connections already open are not affected; use the
-    connection's ``register_codec`` for one connection.
+    convert. The type's array type (*array_oid*, or the one the type already
+    had) is rebuilt from the new codec, so arrays follow it. Connections
+    already open are not affected; use the connection's ``register_codec``
+    for one connection.
     """
     if isinstance(format, Format):
         fmt = format
@@ -61,4 +85,9 @@ def register_codec(
         raise ValueError(f"format must be 'binary' or 'text', not {format!r}")
     if not isinstance(oid, int) or isinstance(oid, bool) or oid <= 0:
         raise ValueError(f"oid must be a positive int, not {oid!r}")
+    old_array_oids = [
+        c.array_oid for c in (registry.get(oid, Format.BINARY), registry.get(oid, Format.TEXT)) if c
+    ]
     registry.register(Codec(oid, type_name, fmt, encode, decode, array_oid))
+    for array in {array_oid, *old_array_oids} - {0}:
+        register_array_of(registry, oid, array)

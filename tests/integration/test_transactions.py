@@ -282,7 +282,9 @@ anyio.run(main, sys.argv[1], int(sys.argv[2]), backend=sys.argv[3])
 """
 
 
-async def test_streaming_two_million_rows_in_bounded_memory(pg_dsn: str, anyio_backend: str) -> None:
+async def test_streaming_two_million_rows_in_bounded_memory(
+    pg_dsn: str, anyio_backend: str
+) -> None:
     """2,000,000 rows through query_stream: peak memory grows by a few MB, not by the result."""
     import subprocess
     import sys

@@ -109,13 +109,28 @@ def test_builtin_registered(oid: int, name: str, array_oid: int, fmt: Format) ->
 def test_public_names() -> None:
     assert sorted(pgany.types.__all__) == sorted(
         [
+            "Box",
+            "Circle",
             "Codec",
             "Decoder",
             "Encoder",
             "Format",
             "Interval",
+            "Line",
+            "LineSegment",
+            "Path",
+            "Point",
+            "Polygon",
+            "Range",
             "TypeRegistry",
+            "array_codecs",
+            "composite_codecs",
+            "domain_codecs",
+            "enum_codecs",
             "json_codecs",
+            "multirange_codecs",
+            "range_codecs",
+            "register_array_types",
             "register_codec",
             "registry",
         ]
@@ -133,24 +148,24 @@ def test_register_codec(monkeypatch: pytest.MonkeyPatch) -> None:
     child = registry.child()
     monkeypatch.setattr(pgany.types, "registry", child)
     pgany.types.register_codec(
-        "point", oid=600, decode=lambda data: bytes(data).decode(), format="text"
+        "tid", oid=27, decode=lambda data: bytes(data).decode(), format="text"
     )
-    found = child.get(600, T)
+    found = child.get(27, T)
     assert found is not None
-    assert (found.name, found.format, found.encode, found.array_oid) == ("point", T, None, 0)
-    assert child.oid_of("point") == 600
-    assert child.for_result(600) is found
+    assert (found.name, found.format, found.encode, found.array_oid) == ("tid", T, None, 0)
+    assert child.oid_of("tid") == 27
+    assert child.for_result(27) is found
     pgany.types.register_codec(
-        "point", oid=600, encode=lambda v: b"", format=Format.BINARY, array_oid=1017
+        "tid", oid=27, encode=lambda v: b"", format=Format.BINARY, array_oid=1010
     )
-    assert child.for_param(600).format is B
-    assert child.for_param(600).array_oid == 1017
-    assert registry.get(600, T) is None
-    assert registry.get(600, B) is None
+    assert child.for_param(27).format is B
+    assert child.for_param(27).array_oid == 1010
+    assert registry.get(27, T) is None
+    assert registry.get(27, B) is None
     with pytest.raises(ValueError, match="format"):
-        pgany.types.register_codec("point", oid=600, format="bin")
+        pgany.types.register_codec("tid", oid=27, format="bin")
     with pytest.raises(ValueError, match="oid"):
-        pgany.types.register_codec("point", oid=0)
+        pgany.types.register_codec("tid", oid=0)
 
 
 # -- bool -----------------------------------------------------------------------------------
