@@ -8,10 +8,11 @@ calls its codec. When something unexpected turns up (a decoding failure, a
 malformed row), the plain loop decodes the row again to say exactly which
 column failed.
 
-When every column is a fixed-width built-in type, the decoder also has a
-``bulk`` function that decodes a run of consecutive DataRows with one
-:func:`struct.iter_unpack`, after checking every row's framing in C with
-strided slices.
+The decoder's ``run`` attribute decodes a run of consecutive DataRow
+messages in one call, framing included. When every column is a
+fixed-width built-in type, a run is first tried in bulk: every row's
+framing is checked in C with strided slices and the values are unpacked
+with one :func:`struct.iter_unpack`.
 """
 
 from __future__ import annotations
@@ -114,8 +115,54 @@ def _row_fits(buf: memoryview, start: int, end: int) -> bool:
         return False
 
 
+def _body(
+    columns: Sequence[Column], codecs: Sequence[Codec], ns: dict[str, Any], indent: str
+) -> tuple[list[str], list[str]]:
+    """Straight-line code decoding one DataRow body from ``pos`` (``raise _Bad`` on surprises)."""
+    lines = []
+    names = []
+    for i, (col, codec) in enumerate(zip(columns, codecs, strict=True)):
+        v = f"v{i}"
+        names.append(v)
+        oid = col.type_oid
+        if oid in _FIXED and _builtin(oid, codec):
+            code, size = _FIXED[oid]
+            ns[f"_u{i}"] = struct.Struct("!i" + code).unpack_from
+            lines += [
+                f"n, {v} = _u{i}(buf, pos)",
+                f"if n == {size}:",
+                f"    pos += {4 + size}",
+                "elif n == -1:",
+                f"    {v} = None",
+                "    pos += 4",
+                "else:",
+                "    raise _Bad",
+            ]
+        else:
+            lines += [
+                "n = _i32(buf, pos)[0]",
+                "pos += 4",
+                "if n < 0:",
+                f"    {v} = None",
+                "else:",
+            ]
+            if oid in _TEXT and _builtin(oid, codec):
+                lines.append(f"    {v} = str(buf[pos : pos + n], 'utf-8')")
+            else:
+                ns[f"_d{i}"] = codec.decode
+                lines.append(f"    {v} = _d{i}(buf[pos : pos + n])")
+            lines.append("    pos += n")
+    return [indent + line for line in lines], names
+
+
 def make_row_factory(columns: Sequence[Column], codecs: Sequence[Codec]) -> Callable[..., Row]:
-    """The DataRow decoder for one result shape: ``(buffer, start, end) -> Row``."""
+    """The DataRow decoder for one result shape: ``(buffer, start, end) -> Row``.
+
+    It has a ``run`` attribute, ``(buffer, pos, limit) -> (rows, new_pos)``,
+    that decodes consecutive DataRow messages starting at ``pos`` (framing
+    included) until another message, an incomplete one, or anything
+    unexpected, which it leaves for the caller's message-by-message path.
+    """
     cls = row_class(columns)
     slow = _slow_factory(columns, codecs, cls)
     ncols = len(codecs)
@@ -127,61 +174,62 @@ def make_row_factory(columns: Sequence[Column], codecs: Sequence[Codec]) -> Call
         "_slow": slow,
         "_i32": _I32.unpack_from,
         "_i16": _I16.unpack_from,
+        "_head": struct.Struct("!cIh").unpack_from,
         "_Bad": _Bad,
     }
+    one, names = _body(columns, codecs, ns, " " * 8)
+    inner, _ = _body(columns, codecs, ns, " " * 12)
+    values = f"({', '.join(names)},)"
     lines = [
         "def decode_row(buf, start, end):",
         "    try:",
         f"        if _i16(buf, start)[0] != {ncols}:",
         "            raise _Bad",
         "        pos = start + 2",
-    ]
-    names = []
-    for i, (col, codec) in enumerate(zip(columns, codecs, strict=True)):
-        v = f"v{i}"
-        names.append(v)
-        oid = col.type_oid
-        if oid in _FIXED and _builtin(oid, codec):
-            code, size = _FIXED[oid]
-            ns[f"_u{i}"] = struct.Struct("!i" + code).unpack_from
-            lines += [
-                f"        n, {v} = _u{i}(buf, pos)",
-                f"        if n == {size}:",
-                f"            pos += {4 + size}",
-                "        elif n == -1:",
-                f"            {v} = None",
-                "            pos += 4",
-                "        else:",
-                "            raise _Bad",
-            ]
-        else:
-            lines += [
-                "        n = _i32(buf, pos)[0]",
-                "        pos += 4",
-                "        if n < 0:",
-                f"            {v} = None",
-                "        else:",
-            ]
-            if oid in _TEXT and _builtin(oid, codec):
-                lines.append(f"            {v} = str(buf[pos : pos + n], 'utf-8')")
-            else:
-                ns[f"_d{i}"] = codec.decode
-                lines.append(f"            {v} = _d{i}(buf[pos : pos + n])")
-            lines.append("            pos += n")
-    lines += [
+        *one,
         "        if pos != end:",
         "            raise _Bad",
         "    except Exception:",
         "        return _slow(buf, start, end)",
-        f"    return _new(_cls, ({', '.join(names)},))",
+        f"    return _new(_cls, {values})",
+        "",
+        "def decode_run(buf, pos, limit):",
+        "    rows = []",
+        "    append = rows.append",
+        "    while pos + 7 <= limit:",
+        "        t, size, count = _head(buf, pos)",
+        "        end = pos + 1 + size",
+        f"        if t != b'D' or count != {ncols} or end > limit:",
+        "            break",
+        "        at = pos",
+        "        pos += 7",
+        "        try:",
+        *inner,
+        "            if pos != end:",
+        "                raise _Bad",
+        "        except Exception:",
+        "            return rows, at",
+        f"        append(_new(_cls, {values}))",
+        "    return rows, pos",
     ]
-    exec("\n".join(lines), ns)
+    exec("\n".join(lines), ns)  # generated from the column list above
     fast: Callable[..., Row] = ns["decode_row"]
+    run = ns["decode_run"]
     if all(
         c.type_oid in _FIXED and _builtin(c.type_oid, k)
         for c, k in zip(columns, codecs, strict=True)
     ):
-        fast.bulk = _make_bulk(columns, cls)  # type: ignore[attr-defined]
+        bulk = _make_bulk(columns, cls)
+
+        def run_fixed(buf: memoryview, pos: int, limit: int) -> tuple[list[Row], int]:
+            rows, after = bulk(buf.obj, pos, limit)  # type: ignore[arg-type]
+            if rows:
+                return rows, after
+            return run(buf, pos, limit)  # type: ignore[no-any-return]
+
+        fast.run = run_fixed  # type: ignore[attr-defined]
+    else:
+        fast.run = run  # type: ignore[attr-defined]
     return fast
 
 

@@ -305,16 +305,16 @@ class Connection:
                 # building a message object (same transitions as the table).
                 if type_byte == _D:
                     req = self._queue[0]
-                    bulk = getattr(req.row_factory, "bulk", None)
-                    if bulk is not None and not req.discard and req.error is None:
-                        # A run of fixed-width rows, decoded at once by the request's decoder.
-                        rows, after = bulk(buf.data, start - 5, len(buf.data))
+                    if view is None:
+                        view = memoryview(buf.data)
+                    run = getattr(req.row_factory, "run", None)
+                    if run is not None and not req.discard and req.error is None:
+                        # A run of rows, framing and all, decoded by the request's decoder.
+                        rows, after = run(view, start - 5, len(view))
                         if rows:
                             req.current().rows.extend(rows)
                             buf.advance(after)
                             continue
-                    if view is None:
-                        view = memoryview(buf.data)
                     try:
                         req.on_data_row(view, start, end)
                     except ProtocolError as exc:  # no RowDescription: poison, like any violation

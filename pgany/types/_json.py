@@ -40,8 +40,18 @@ def json_codecs(
     Register the result (``for codec in json_codecs(...): registry.register(codec)``)
     to use them.
     """
-    load = json.loads if loads is None else loads
     dump = _default_dumps if dumps is None else dumps
+    load: Callable[[Any], Any]
+    if loads is None:
+        # json.loads on bytes sniffs the encoding first; the text is UTF-8, so
+        # decode it and go straight to the decoder.
+        decoder = json.JSONDecoder().decode
+
+        def load(raw: bytes) -> Any:
+            return decoder(raw.decode("utf-8"))
+
+    else:
+        load = loads
 
     def encode_json(value: Any) -> bytes:
         try:
