@@ -600,8 +600,8 @@ class Client(Queries):
             if entry is None:
                 break
             if entry.statement is not None:
+                # No checkpoint here: every caller goes on to await the server.
                 cache.move_to_end(sql)
-                await anyio.lowlevel.checkpoint()
                 return entry.statement
             await entry.ready.wait()
             if entry.error and cache.get(sql) is entry:

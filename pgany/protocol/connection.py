@@ -19,6 +19,7 @@ Use::
 from __future__ import annotations
 
 import enum
+import struct
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -122,6 +123,26 @@ _EMPTY_IN_BUSY = frozenset(
 )
 
 _TXN_STATUS = {"I": "idle", "T": "in_transaction", "E": "failed"}
+
+
+_HEAD = struct.Struct("!cI").unpack_from
+
+
+def _skip_acks(data: bytearray, pos: int, limit: int) -> int:
+    """The offset after a run of well-formed ParseComplete / BindComplete /
+    CloseComplete / CommandComplete messages starting at *pos*."""
+    while pos + 5 <= limit:
+        t, size = _HEAD(data, pos)
+        end = pos + 1 + size
+        if end > limit:
+            break
+        if t in b"123" and size == 4:
+            pos = end
+        elif t == b"C" and size > 4 and data[end - 1] == 0:
+            pos = end
+        else:
+            break
+    return pos
 
 
 class Connection:
@@ -321,6 +342,11 @@ class Connection:
                         state.fail(exc)
                     continue
                 if type_byte in _EMPTY_IN_BUSY and start == end:
+                    req = self._queue[0]
+                    if req.discard:
+                        # executemany's answers: BindComplete / CommandComplete pairs
+                        # by the thousand, nobody reads them: skip the run in one loop.
+                        buf.advance(_skip_acks(buf.data, end, len(buf.data)))
                     continue  # ParseComplete, BindComplete, CloseComplete: nothing to keep
                 if type_byte == _C:
                     data = buf.data
