@@ -264,8 +264,8 @@ def _make_bulk(
 
     def bulk(data: bytearray, pos: int, limit: int) -> tuple[list[Row], int]:
         k = (limit - pos) // record
-        if k < 2:
-            return [], pos
+        if k < 8 or data[pos + record] != 0x44 or data[pos + 7 * record] != 0x44:
+            return [], pos  # a short result: not worth the set-up
         region = data[pos : pos + k * record]
         for off, byte in checks:
             column = region[off::record]
