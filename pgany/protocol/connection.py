@@ -172,6 +172,8 @@ class Connection:
         password: str | None = None,
         channel_binding: str = "prefer",
         cb_data: bytes | None = None,
+        tls: bool | None = None,
+        require_auth: str | None = None,
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
     ) -> None:
         if "user" not in startup_parameters:
@@ -184,6 +186,8 @@ class Connection:
             password,
             channel_binding=channel_binding,
             cb_data=cb_data,
+            tls=tls,
+            require_auth=require_auth,
         )
         self._out = bytearray(fe.encode_startup(startup_parameters))
         self._eof = False
