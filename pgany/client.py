@@ -876,6 +876,9 @@ async def run_connection(
     await driver.run()
 
 
+run_connection.__module__ = "pgany"
+
+
 class connect:
     """``async with pgany.connect(dsn, **params) as client:`` — open a connection.
 

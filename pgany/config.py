@@ -176,6 +176,8 @@ class Config:
     ``Config(sslmode="sometimes")`` raises :exc:`~pgany.InterfaceError`).
     """
 
+    __module__ = "pgany"
+
     host: str | None = None
     hostaddr: str | None = None
     port: str | None = None
