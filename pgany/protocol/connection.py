@@ -154,6 +154,7 @@ class Connection:
         "_ended",
         "_eof",
         "_events",
+        "_exclusive",
         "_out",
         "_queue",
         "_state",
@@ -181,6 +182,7 @@ class Connection:
         self._buf = ReceiveBuffer(max_message_size)
         self._state = StateMachine()
         self._queue: deque[Request] = deque()
+        self._exclusive = 0  # requests in flight that must run alone
         self._auth = Authenticator(
             startup_parameters["user"],
             password,
@@ -243,7 +245,7 @@ class Connection:
     @property
     def exclusive_pending(self) -> bool:
         """True while a request that must run alone (it may COPY) is in flight."""
-        return any(r.exclusive for r in self._queue)
+        return self._exclusive > 0
 
     # -- output ----------------------------------------------------------------
 
@@ -265,6 +267,8 @@ class Connection:
         self._state.apply(Kind.REQUEST)
         self._out += data
         self._queue.append(request)
+        if request.exclusive:
+            self._exclusive += 1
         return request
 
     def send_copy(self, data: bytes | bytearray | memoryview) -> None:
@@ -371,6 +375,8 @@ class Connection:
                         )
                         self.transaction_status_code = status
                         req = queue.popleft()
+                        if req.exclusive:
+                            self._exclusive -= 1
                         req.finish(status)
                         return RequestDone(req)
             try:
@@ -429,6 +435,8 @@ class Connection:
             error = DatabaseError.from_fields(msg.as_dict())
             if self._queue:
                 head = self._queue.popleft()
+                if head.exclusive:
+                    self._exclusive -= 1
                 head.set_error(error)
                 head.finish(None)
                 self._events.append(RequestDone(head))
@@ -478,6 +486,8 @@ class Connection:
             assert isinstance(msg, ReadyForQuery)
             self.transaction_status_code = msg.status
             self._queue.popleft()
+            if req.exclusive:
+                self._exclusive -= 1
             req.finish(msg.status)
             return RequestDone(req)
         if kind is Kind.PARAMETER_DESCRIPTION:
@@ -533,6 +543,8 @@ class Connection:
             closed.__cause__ = error
             while self._queue:
                 req = self._queue.popleft()
+                if req.exclusive:
+                    self._exclusive -= 1
                 req.set_error(closed)
                 req.finish(None)
                 self._events.append(RequestDone(req))
@@ -561,6 +573,7 @@ class Connection:
             req.set_error(error)
             req.finish(None)
         self._queue.clear()
+        self._exclusive = 0
         if not self._ended:
             self._ended = True
             self.end_error = error
