@@ -423,7 +423,9 @@ def _check_dropped(key: str, value: Any) -> None:
                 f'invalid client_encoding value: "{text}" (pgany speaks UTF8 only)'
             )
     elif key == "replication":
-        raise InterfaceError("replication connections are not supported by pgany")
+        # libpq: a false value means an ordinary connection.
+        if text.strip().lower() not in ("0", "false", "no", "off"):
+            raise InterfaceError("replication connections are not supported by pgany")
     elif key == "min_protocol_version":
         _check_choice(key, text, _PROTOCOL_VERSIONS)
         if text != "3.0":

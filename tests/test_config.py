@@ -1146,3 +1146,8 @@ def test_client_key_rules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     _tls.make_ssl_context(
         config(f"sslcert={cert} sslkey={tmp_path / 'nope.key'} sslcertmode=disable")
     )
+
+
+@pytest.mark.parametrize("value", ["0", "false", "off", "no"])
+def test_replication_off_is_an_ordinary_connection(value: str) -> None:
+    pgany.Config.from_dsn(f"host=h replication={value}", environ={})

@@ -5,6 +5,11 @@
   of the design page cannot drift from the code. No graphviz needed.
 - ``.. pgany-environment::`` lists the environment variables
   :meth:`pgany.Config.from_dsn` reads, and the keyword each stands for.
+- ``.. pgany-keywords::`` is the table of every connection keyword: the
+  keywords and their environment variables come from :mod:`pgany.config`,
+  the defaults and meanings from the directive's content, and the build
+  fails (a warning, under ``-W``) when the two disagree: a keyword missing
+  or unknown, or a default that is not the :class:`pgany.Config` field's.
 
 It also teaches autodoc where the ``#:`` comments of re-exported classes
 are: pgany sets ``__module__ = "pgany"`` on its public classes (so reprs
@@ -15,6 +20,7 @@ are not. See :func:`merge_reexported_attr_docs`.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from typing import Any
 
@@ -22,7 +28,10 @@ from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.errors import PycodeError
 from sphinx.pycode import ModuleAnalyzer
+from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
+
+logger = logging.getLogger(__name__)
 
 
 def merge_reexported_attr_docs(app: Sphinx | None = None) -> None:
@@ -187,8 +196,116 @@ class EnvironmentDirective(SphinxDirective):
         return [_table([30, 30], ["Variable", "Keyword"], rows)]
 
 
+def documented_keywords() -> list[str]:
+    """Every keyword a connection may be given: libpq's, in config's order, then pgany's own."""
+    from pgany import config
+
+    return [*config.KEYWORDS, *sorted(config._PGANY_KEYS)]
+
+
+def expected_default(keyword: str) -> str | None:
+    """The :class:`pgany.Config` default of *keyword* as the docs spell it (``None``: no plain one).
+
+    Booleans are written as in a connection string (``1``, ``0``).
+    """
+    from pgany.config import Config
+
+    field = Config.__dataclass_fields__.get(keyword)
+    if field is None or field.default is dataclasses.MISSING or field.default is None:
+        return None
+    value = field.default
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, (int, str)):
+        return str(value)
+    return None
+
+
+class KeywordsDirective(SphinxDirective):
+    """The table of every connection keyword, checked against :mod:`pgany.config`.
+
+    Content: one entry per keyword, ``keyword: default | meaning`` (inline
+    markup allowed; a line that starts with blanks continues the entry
+    above). The table adds the keyword's environment variable.
+    """
+
+    has_content = True
+
+    def _entries(self) -> list[tuple[str, str, str, int]]:
+        entries: list[list[Any]] = []
+        for offset, line in enumerate(self.content):
+            lineno = self.content_offset + offset + 1
+            if not line.strip():
+                continue
+            if line[:1].isspace():
+                if not entries:
+                    self._warn("a continuation line before any keyword", lineno)
+                    continue
+                entries[-1][1] += " " + line.strip()
+                continue
+            keyword, colon, rest = line.partition(":")
+            if not colon:
+                self._warn(f"expected 'keyword: default | meaning', got {line!r}", lineno)
+                continue
+            entries.append([keyword.strip(), rest.strip(), lineno])
+        result = []
+        for keyword, text, lineno in entries:
+            default, bar, meaning = text.partition(" | ")
+            if not bar:
+                self._warn(f"{keyword}: expected 'default | meaning'", lineno)
+            result.append((keyword, default.strip(), meaning.strip(), lineno))
+        return result
+
+    def _warn(self, message: str, lineno: int) -> None:
+        logger.warning(
+            "pgany-keywords: %s", message, location=(self.env.docname, lineno), type="pgany"
+        )
+
+    def _inline(self, text: str, lineno: int) -> nodes.paragraph:
+        para = nodes.paragraph()
+        children, messages = self.state.inline_text(text, lineno)
+        para.extend(children)
+        para.extend(messages)
+        return para
+
+    def run(self) -> list[nodes.Node]:
+        from pgany import config
+
+        self.env.note_dependency(config.__file__)
+        known = documented_keywords()
+        entries = self._entries()
+        seen: set[str] = set()
+        rows: list[list[nodes.Node]] = []
+        for keyword, default, meaning, lineno in entries:
+            if keyword not in known:
+                self._warn(f"{keyword!r} is not a keyword pgany knows", lineno)
+            if keyword in seen:
+                self._warn(f"{keyword!r} is listed twice", lineno)
+            seen.add(keyword)
+            expected = expected_default(keyword)
+            if expected is not None and f"``{expected}``" not in default:
+                self._warn(
+                    f"the default of {keyword} is ``{expected}`` (pgany.Config), not {default!r}",
+                    lineno,
+                )
+            var = config.KEYWORDS.get(keyword)
+            rows.append(
+                [
+                    _literal(keyword),
+                    _literal(var) if var else nodes.paragraph(),
+                    self._inline(default, lineno),
+                    self._inline(meaning, lineno),
+                ]
+            )
+        missing = [k for k in known if k not in seen]
+        if missing:
+            self._warn(f"no entry for {', '.join(missing)}", self.lineno)
+        return [_table([22, 24, 24, 50], ["Keyword", "Variable", "Default", "Meaning"], rows)]
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("pgany-transitions", TransitionsDirective)
     app.add_directive("pgany-environment", EnvironmentDirective)
+    app.add_directive("pgany-keywords", KeywordsDirective)
     app.connect("builder-inited", merge_reexported_attr_docs)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

