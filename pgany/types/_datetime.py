@@ -375,20 +375,36 @@ def _encode_timestamptz_text(value: Any) -> bytes:
 _TIMESTAMP_TEXT = re.compile(rf"(\d{{4,}})-(\d\d)-(\d\d) {_TIME}(?:{_OFFSET})?( BC)?")
 
 
-def _parse_timestamp(text: str, pg_type: str) -> tuple[datetime, int | None]:
-    """The wall-clock datetime in *text* and its offset in seconds east (None if absent)."""
+# 400 Gregorian years: after them the calendar repeats itself, day for day.
+_CYCLE = timedelta(days=146097)
+_NO_SHIFT = timedelta(0)
+
+
+def _parse_timestamp(text: str, pg_type: str) -> tuple[datetime, int | None, timedelta]:
+    """The wall-clock datetime in *text*, its offset in seconds east (None if
+    absent), and a shift to add once the offset is applied.
+
+    A timestamptz printed in a zone east or west of UTC can show year 10000
+    or 1 BC for an instant Python holds: such a wall clock is parsed 400
+    years (one calendar cycle) nearer, and the shift moves it back.
+    """
     match = _TIMESTAMP_TEXT.fullmatch(text)
     if match is None:
         raise DecodeError(f"cannot parse {text!r} as a {pg_type} (DateStyle must be ISO)")
     year, month, day, hour, minute, second, fraction, sign, *offset, bc = match.groups()
-    if bc or len(year) > 4:
+    number = 1 - int(year) if bc else int(year)  # 1 BC is year 0
+    shift = _NO_SHIFT
+    if sign is not None and number in (0, 10000):
+        shift = _CYCLE if number else -_CYCLE
+        number += -400 if number else 400
+    elif bc or len(year) > 4:
         raise DecodeError(f"{pg_type} out of range for Python: {text}")
     wall = datetime(
-        int(year), int(month), int(day), int(hour), int(minute), int(second), _fraction(fraction)
+        number, int(month), int(day), int(hour), int(minute), int(second), _fraction(fraction)
     )
     if sign is None:
-        return wall, None
-    return wall, _offset_seconds(sign, *offset)
+        return wall, None, shift
+    return wall, _offset_seconds(sign, *offset), shift
 
 
 def _decode_timestamp_text(data: Any) -> datetime:
@@ -406,9 +422,9 @@ def _decode_timestamptz_text(data: Any) -> datetime:
         return _DATETIME_MAX_UTC
     if text == "-infinity":
         return _DATETIME_MIN_UTC
-    wall, offset = _parse_timestamp(text, "timestamptz")
+    wall, offset, shift = _parse_timestamp(text, "timestamptz")
     try:
-        return (wall - timedelta(seconds=offset or 0)).replace(tzinfo=_UTC)
+        return (wall - timedelta(seconds=offset or 0) + shift).replace(tzinfo=_UTC)
     except OverflowError as exc:
         raise DecodeError(f"timestamptz out of range for Python: {text}") from exc
 

@@ -167,6 +167,13 @@ def _decode_float_text(data: Any) -> float:
     return float(data)
 
 
+def _decode_float4_text(data: Any) -> float:
+    # float4out prints the shortest text that reads back as the same float4
+    # ("0.1"), which as a double is another number: round it to float4, so
+    # that text gives what the binary format gives (0.10000000149011612).
+    return _unpack_float4(_pack_float4(float(data)))[0]
+
+
 # -- numeric ------------------------------------------------------------------------------
 
 _NUMERIC_POS = 0x0000
@@ -315,7 +322,7 @@ CODECS: list[Codec] = [
         "float4",
         1021,
         (_encode_float4, _decode_float4),
-        (_encode_float4_text, _decode_float_text),
+        (_encode_float4_text, _decode_float4_text),
     ),
     *codec_pair(
         701,
