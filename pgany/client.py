@@ -212,6 +212,26 @@ class Statement:
             )
         )
 
+    def _encode_many(self, params_seq: Iterable[Sequence[Any]]) -> list[bytes]:
+        """Parse (for the unnamed statement) + Bind + Execute for every parameter set."""
+        n = len(self.params)
+        values = self._values
+        head = self._bind_head
+        tail = self._bind_tail + _EXECUTE_ALL
+        pre = self._parse + b"B"
+        fixed = len(head) + len(self._bind_tail) + 4
+        pack = _I32.pack
+        parts: list[bytes] = []
+        extend = parts.extend
+        for params in params_seq:
+            if len(params) != n:
+                raise InterfaceError(
+                    f"the statement takes {n} parameter{'s' if n != 1 else ''}, {len(params)} given"
+                )
+            v = values(params)
+            extend((pre, pack(fixed + len(v)), head, v, tail))
+        return parts
+
     def _encode_values_slow(self, params: Sequence[Any]) -> bytes:
         """The plain loop: every value through its codec, with precise errors."""
         parts: list[bytes | bytearray] = []
@@ -681,7 +701,7 @@ class Client(Queries):
         self, sql: str | Statement, params_seq: Iterable[Sequence[Any]], holder: object | None
     ) -> None:
         stmt = await self._statement(sql, holder)
-        parts = [stmt._encode(params) for params in params_seq]
+        parts = stmt._encode_many(params_seq)
         if not parts:
             return
         parts.append(fe.SYNC)
