@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import socket
 import struct
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
@@ -882,8 +883,8 @@ async def run_connection(
             raw_socket = None
         # asyncio hands out a TransportSocket wrapper; its socket is what can send.
         raw_socket = getattr(raw_socket, "_sock", raw_socket)
-        if not callable(getattr(raw_socket, "send", None)):
-            raw_socket = None
+        if not isinstance(raw_socket, socket.socket):
+            raw_socket = None  # only a plain socket can be written synchronously
     driver = Driver(
         session.proto,
         session.stream,
