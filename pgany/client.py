@@ -223,14 +223,15 @@ class Statement:
         fixed = len(head) + len(self._bind_tail) + 4
         pack = _I32.pack
         parts: list[bytes] = []
-        extend = parts.extend
+        append = parts.append
+        join = b"".join
         for params in params_seq:
             if len(params) != n:
                 raise InterfaceError(
                     f"the statement takes {n} parameter{'s' if n != 1 else ''}, {len(params)} given"
                 )
             v = values(params)
-            extend((pre, pack(fixed + len(v)), head, v, tail))
+            append(join((pre, pack(fixed + len(v)), head, v, tail)))
         return parts
 
     def _encode_values_slow(self, params: Sequence[Any]) -> bytes:
