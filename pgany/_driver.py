@@ -118,6 +118,7 @@ class Driver:
         self.canceller: Callable[[], Awaitable[None]] | None = None
         self._cancel_done: anyio.Event | None = None
         self._consumed: anyio.Event | None = None
+        self._request_closed: anyio.Event | None = None
         self._flushed: anyio.Event | None = None
 
     # -- called by the client ----------------------------------------------------
@@ -160,6 +161,35 @@ class Driver:
             self._sock = None
             self._pending = memoryview(data)[n:]
             self._wake()
+
+    def begin(self, data: bytes | bytearray, request: Request) -> Request:
+        """Queue the first part of a request sent in parts (see Connection.begin_request)."""
+        if self.closed_error is not None:
+            raise ConnectionClosed(str(self.closed_error)) from self.closed_error.__cause__
+        request.waiter = self._event_cls()
+        self.proto.begin_request(data, request)
+        self._wake()
+        return request
+
+    def more(self, data: bytes | bytearray) -> None:
+        """Queue the next part of the open request."""
+        self.proto.continue_request(data)
+        self._wake()
+
+    def end(self, data: bytes | bytearray) -> None:
+        """Queue the last part of the open request; other requests may go again."""
+        self.proto.end_request(data)
+        self._wake()
+        event, self._request_closed = self._request_closed, None
+        if event is not None:
+            event.set()
+
+    async def wait_request_closed(self) -> None:
+        """Wait while a request is being sent in parts."""
+        while self.proto.open_request is not None and self.closed_error is None:
+            if self._request_closed is None:
+                self._request_closed = anyio.Event()
+            await self._request_closed.wait()
 
     def send_raw(self, data: bytes | bytearray | memoryview) -> None:
         """Queue bytes outside a request (COPY data)."""
@@ -484,6 +514,9 @@ class Driver:
 
     def _wake_all(self) -> None:
         self.copy_consumed()
+        if self._request_closed is not None:
+            self._request_closed.set()
+            self._request_closed = None
         if self._flushed is not None:
             self._flushed.set()
             self._flushed = None

@@ -13,7 +13,7 @@ import re
 import socket
 import struct
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -259,6 +259,11 @@ class Statement:
 
 
 _EXECUTE_ALL = fe.encode_execute("", 0)
+#: Parameter sets encoded per part of a big executemany batch.
+_BATCH_CHUNK = 2000
+#: Ends a batch that must not take effect: Execute of a portal that does not exist.
+_ABORT_BATCH = fe.encode_execute("pgany: batch aborted", 0)
+_ABORT_TIMEOUT = 10.0
 
 
 def codec_name(codec: Codec, oid: int) -> str:
@@ -518,7 +523,12 @@ class Client(Queries):
     # -- running requests ---------------------------------------------------------
 
     async def _submit(
-        self, data: bytes | bytearray, req: Request, holder: object | None = None
+        self,
+        data: bytes | bytearray,
+        req: Request,
+        holder: object | None = None,
+        *,
+        send: bool = True,
     ) -> None:
         """Send one request once it may go (without waiting for its outcome).
 
@@ -530,6 +540,8 @@ class Client(Queries):
         while True:
             if driver._cancel_done is not None:
                 await driver.wait_cancel_done()
+            elif proto.open_request is not None:
+                await driver.wait_request_closed()
             elif self._holder is not None and self._holder is not holder:
                 await self._wait_released()
             elif proto.in_flight and (req.exclusive or proto.exclusive_pending):
@@ -538,7 +550,8 @@ class Client(Queries):
             else:
                 break
         # No await between the checks above and this send: nothing can slip in.
-        driver.send(data, req)
+        if send:
+            driver.send(data, req)
 
     async def _run(
         self, data: bytes | bytearray, req: Request, holder: object | None = None
@@ -703,13 +716,61 @@ class Client(Queries):
         self, sql: str | Statement, params_seq: Iterable[Sequence[Any]], holder: object | None
     ) -> None:
         stmt = await self._statement(sql, holder)
-        parts = stmt._encode_many(params_seq)
-        if not parts:
+        it = iter(params_seq)
+        first = stmt._encode_many(itertools.islice(it, _BATCH_CHUNK))
+        if not first:
             return
-        parts.append(fe.SYNC)
         req = Request(exclusive=stmt.exclusive)
         req.discard = True
-        await self._run(b"".join(parts), req, holder)
+        if (
+            len(first) < _BATCH_CHUNK
+            or holder is not None
+            or self._proto.transaction_status_code != "I"
+        ):
+            # Small, or inside a transaction (which a bad value must not abort):
+            # encode every set before anything is sent.
+            first.extend(stmt._encode_many(it))
+            first.append(fe.SYNC)
+            await self._run(b"".join(first), req, holder)
+            self._raise_for(req)
+            return
+        await self._stream_batch(stmt, first, it, req)
+
+    async def _stream_batch(
+        self, stmt: Statement, first: list[bytes], rest: Iterator[Sequence[Any]], req: Request
+    ) -> None:
+        """Send a big batch in parts, encoding the next while the server runs the last.
+
+        The batch is one implicit transaction: if a later part can't be
+        encoded (or the caller is cancelled), the batch is ended with an
+        Execute that fails, so the server rolls back what it already ran,
+        and the error is raised once that is done: nothing of it stays.
+        """
+        driver = self._driver
+        await self._submit(b"", req, None, send=False)
+        driver.begin(b"".join(first), req)
+        error: BaseException | None = None
+        try:
+            while True:
+                await anyio.lowlevel.checkpoint()  # the writer sends; the server starts on it
+                chunk = stmt._encode_many(itertools.islice(rest, _BATCH_CHUNK))
+                if not chunk:
+                    break
+                driver.more(b"".join(chunk))
+        except BaseException as exc:
+            error = exc
+        finally:
+            driver.end(fe.SYNC if error is None else _ABORT_BATCH + fe.SYNC)
+        if error is not None:
+            with anyio.CancelScope(shield=True), anyio.move_on_after(_ABORT_TIMEOUT):
+                await req.waiter.wait()
+            req.error = None  # the failing Execute was ours
+            raise error
+        try:
+            await req.waiter.wait()
+        except BaseException:
+            driver.abandon(req)
+            raise
         self._raise_for(req)
 
     async def _prepare(

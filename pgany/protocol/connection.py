@@ -160,6 +160,7 @@ class Connection:
         "_state",
         "backend_key",
         "end_error",
+        "open_request",
         "parameters",
         "process_id",
         "protocol_minor",
@@ -183,6 +184,8 @@ class Connection:
         self._state = StateMachine()
         self._queue: deque[Request] = deque()
         self._exclusive = 0  # requests in flight that must run alone
+        #: A request whose bytes are still being queued (see begin_request).
+        self.open_request: Request | None = None
         self._auth = Authenticator(
             startup_parameters["user"],
             password,
@@ -264,12 +267,40 @@ class Connection:
         Raises :class:`~pgany.ConnectionClosed` if the session is over, and
         :class:`~pgany.InterfaceError` before startup finished.
         """
+        if self.open_request is not None:
+            raise InterfaceError("another request is still being sent")
         self._state.apply(Kind.REQUEST)
         self._out += data
         self._queue.append(request)
         if request.exclusive:
             self._exclusive += 1
         return request
+
+    def begin_request(self, data: bytes | bytearray, request: Request) -> Request:
+        """Like :meth:`send_request`, for a request whose bytes come in several parts.
+
+        Until :meth:`end_request`, :meth:`continue_request` adds to it and no
+        other request may be sent.
+        """
+        self.send_request(data, request)
+        self.open_request = request
+        return request
+
+    def continue_request(self, data: bytes | bytearray) -> None:
+        """Queue more bytes of the request opened with :meth:`begin_request`."""
+        if self.open_request is None:
+            raise InterfaceError("no request is being sent")
+        if self._state.phase in (Phase.CLOSED, Phase.BROKEN):
+            raise ConnectionClosed("the connection is closed")
+        self._out += data
+
+    def end_request(self, data: bytes | bytearray) -> None:
+        """Queue the last bytes (ending in Sync) of the open request."""
+        if self.open_request is None:
+            raise InterfaceError("no request is being sent")
+        self.open_request = None
+        if self._state.phase not in (Phase.CLOSED, Phase.BROKEN):
+            self._out += data
 
     def send_copy(self, data: bytes | bytearray | memoryview) -> None:
         """Queue CopyData/CopyDone/CopyFail bytes for the COPY FROM STDIN in progress."""

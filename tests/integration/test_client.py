@@ -275,3 +275,54 @@ async def test_sql_must_be_str(client: pgany.Client) -> None:
         await client.query(b"SELECT 1")  # type: ignore[arg-type]
     with pytest.raises(pgany.InterfaceError):
         await client.simple_query(42)  # type: ignore[arg-type]
+
+
+async def test_big_executemany_streams_and_stays_atomic(client: pgany.Client) -> None:
+    await client.execute("CREATE TEMP TABLE big_em (id int PRIMARY KEY, v text)")
+    rows = [(i, f"v{i}") for i in range(9000)]
+    await client.executemany("INSERT INTO big_em VALUES ($1, $2)", rows)
+    assert await client.query_value("SELECT count(*) FROM big_em") == 9000
+
+    # A bad value in a later part: EncodeError, and nothing of the batch stays.
+    bad = [(i, f"v{i}") for i in range(10_000, 16_000)] + [(2**40, "x")] + [(20_000, "y")]
+    with pytest.raises(pgany.EncodeError, match=r"\$1"):
+        await client.executemany("INSERT INTO big_em VALUES ($1, $2)", bad)
+    assert await client.query_value("SELECT count(*) FROM big_em") == 9000
+    assert client.transaction_status == "idle"
+
+    # A server error in the middle: the whole batch is rolled back.
+    dup = (
+        [(i, "n") for i in range(30_000, 33_000)]
+        + [(5, "dup")]
+        + [(i, "n") for i in range(40_000, 43_000)]
+    )
+    with pytest.raises(pgany.errors.UniqueViolation):
+        await client.executemany("INSERT INTO big_em VALUES ($1, $2)", dup)
+    assert await client.query_value("SELECT count(*) FROM big_em") == 9000
+
+    # Cancelled part-way: all or nothing, and the client goes on.
+    many = [(i, "c") for i in range(50_000, 80_000)]
+    with anyio.move_on_after(0.01):
+        await client.executemany("INSERT INTO big_em VALUES ($1, $2)", many)
+    n = await client.query_value("SELECT count(*) FROM big_em WHERE v = 'c'")
+    assert n in (0, 30_000)
+    assert await client.query_value("SELECT 'after'") == "after"
+
+
+async def test_others_wait_for_a_streaming_batch(client: pgany.Client) -> None:
+    await client.execute("CREATE TEMP TABLE big_em2 (id int, v text)")
+    got: list[int] = []
+
+    async def other(i: int) -> None:
+        got.append(await client.query_value("SELECT $1::int", i))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(
+            client.executemany,
+            "INSERT INTO big_em2 VALUES ($1, $2)",
+            [(i, "x") for i in range(12_000)],
+        )
+        for i in range(20):
+            tg.start_soon(other, i)
+    assert sorted(got) == list(range(20))
+    assert await client.query_value("SELECT count(*) FROM big_em2") == 12_000
