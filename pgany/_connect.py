@@ -434,19 +434,22 @@ async def _negotiate_tls(
     *,
     plain_fallback: bool,
 ) -> tuple[anyio.abc.ByteStream, bool]:
-    """Start TLS; ``(stream, False)`` if the server declines and *plain_fallback* allows it."""
-    ctx = contexts.get()
+    """Start TLS; ``(stream, False)`` if the server declines and *plain_fallback* allows it.
+
+    The TLS context is made only when TLS is really going to start (making
+    one costs more than the rest of a connect when the server says no).
+    """
     if config.sslmode == "verify-full" and not host.host:
         raise ConnectError("host name must be specified for a verified SSL connection")
     if config.sslnegotiation == "direct":
-        return await _handshake(stream, config, host, ctx, direct=True), True
+        return await _handshake(stream, config, host, contexts.get(), direct=True), True
     await stream.send(fe.encode_frontend(fe.SSLRequest()))
     try:
         answer = await stream.receive(1)
     except anyio.EndOfStream:
         raise ConnectError("the server closed the connection in answer to SSLRequest") from None
     if answer == b"S":
-        return await _handshake(stream, config, host, ctx, direct=False), True
+        return await _handshake(stream, config, host, contexts.get(), direct=False), True
     if answer == b"N":
         if plain_fallback:
             return stream, False
