@@ -226,6 +226,8 @@ class Statement:
         append = parts.append
         join = b"".join
         for params in params_seq:
+            if type(params) is not tuple and type(params) is not list:
+                _check_param_set(params)
             if len(params) != n:
                 raise InterfaceError(
                     f"the statement takes {n} parameter{'s' if n != 1 else ''}, {len(params)} given"
@@ -264,6 +266,14 @@ _BATCH_CHUNK = 2000
 #: Ends a batch that must not take effect: Execute of a portal that does not exist.
 _ABORT_BATCH = fe.encode_execute("pgany: batch aborted", 0)
 _ABORT_TIMEOUT = 10.0
+
+
+def _check_param_set(params: object) -> None:
+    """A parameter set must be a sequence of values (not a str, bytes, dict or set)."""
+    if isinstance(params, (str, bytes, bytearray, memoryview)) or not isinstance(params, Sequence):
+        raise InterfaceError(
+            f"each parameter set must be a sequence of values (a tuple or list), not {type(params).__name__}"
+        )
 
 
 def codec_name(codec: Codec, oid: int) -> str:

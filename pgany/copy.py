@@ -371,6 +371,8 @@ class BinaryCopyInWriter:
 
     def encode_row(self, values: Sequence[Any]) -> None:
         """Encode one row into the buffer (no I/O)."""
+        if type(values) is not tuple and type(values) is not list:
+            _check_row(values)
         if len(values) != self._ncols:
             raise EncodeError(
                 f"the row has {len(values)} values, the COPY has {self._ncols} columns"
@@ -419,6 +421,8 @@ class BinaryCopyInWriter:
             ncols, count, fields, buf = self._ncols, self._count, self._fields, self._buf
             n = 0
             for row in rows:
+                if type(row) is not tuple and type(row) is not list:
+                    _check_row(row)
                 if len(row) != ncols:
                     raise EncodeError(
                         f"the row has {len(row)} values, the COPY has {ncols} columns"
@@ -539,6 +543,13 @@ class BinaryCopyOutReader:
             except Exception as exc:
                 raise DecodeError(f"cannot decode field {i + 1} ({self._names[i]}): {exc}") from exc
         return tuple(values)
+
+
+def _check_row(row: object) -> None:
+    if isinstance(row, (str, bytes, bytearray, memoryview)) or not isinstance(row, Sequence):
+        raise EncodeError(
+            f"each row must be a sequence of values (a tuple or list), not {type(row).__name__}"
+        )
 
 
 def _binary_codec(client: Client | None, t: int | str, direction: str) -> Codec:

@@ -326,3 +326,17 @@ async def test_others_wait_for_a_streaming_batch(client: pgany.Client) -> None:
             tg.start_soon(other, i)
     assert sorted(got) == list(range(20))
     assert await client.query_value("SELECT count(*) FROM big_em2") == 12_000
+
+
+async def test_parameter_sets_must_be_sequences(client: pgany.Client) -> None:
+    await client.execute("CREATE TEMP TABLE seqs (a text, b text)")
+    with pytest.raises(pgany.InterfaceError, match="sequence of values"):
+        await client.executemany("INSERT INTO seqs VALUES ($1, $2)", [{"a": "x", "b": "y"}])
+    with pytest.raises(pgany.InterfaceError, match="sequence of values"):
+        await client.executemany("INSERT INTO seqs VALUES ($1, $2)", ["ab"])
+    with pytest.raises(pgany.EncodeError, match="sequence of values"):
+        await client.copy_records_in("seqs", [{"a": "x", "b": "y"}])
+    assert await client.query_value("SELECT count(*) FROM seqs") == 0
+    # Any other sequence type is fine.
+    await client.executemany("INSERT INTO seqs VALUES ($1, $2)", [range(0)] * 0)
+    assert await client.query_value("SELECT 1") == 1
