@@ -35,3 +35,21 @@ def test_quickstart_script_with_a_dsn(pg_dsn: str) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("42 from PostgreSQL") == 2  # asyncio, then trio
+
+
+def test_quickstart_script_starts_its_own_server() -> None:
+    """With no DSN the README command starts a throwaway server itself."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("PGANY_DSN",)}
+    proc = subprocess.run(
+        [sys.executable, str(EXAMPLE)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "started a throwaway PostgreSQL" in proc.stdout
+    assert proc.stdout.count("42 from PostgreSQL") == 2
