@@ -45,6 +45,9 @@ WRITE_HIGH_WATER = 4 * 1024 * 1024
 CANCEL_TIMEOUT = 5.0
 #: Seconds close() waits for Terminate to be sent before it drops the socket.
 CLOSE_TIMEOUT = 5.0
+#: Seconds the reader task leaves an idle socket to callers that read their own
+#: results, before it watches the socket itself (see Driver.wait).
+IDLE_PARK = 0.05
 
 
 class Notification:
@@ -120,16 +123,30 @@ class Driver:
         self._consumed: anyio.Event | None = None
         self._request_closed: anyio.Event | None = None
         self._flushed: anyio.Event | None = None
+        # Who reads: a task is inside stream.receive() exactly while _reading is
+        # true (the reader task, or a caller reading its own result in wait()).
+        self._reading = False
+        # Set while the reader task is parked, leaving the socket to callers;
+        # setting it wakes the reader. _park_timed: it wakes by itself as well.
+        self._unpark: anyio.Event | None = None
+        self._park_timed = False
+        self._direct_reads = 0
 
     # -- called by the client ----------------------------------------------------
 
-    def send(self, data: bytes | bytearray, request: Request) -> Request:
-        """Queue one request's bytes; raises ConnectionClosed if the connection is gone."""
+    def send(self, data: bytes | bytearray, request: Request, direct: bool = False) -> Request:
+        """Queue one request's bytes; raises ConnectionClosed if the connection is gone.
+
+        *direct*: the caller will :meth:`wait` for it next, so the reader task
+        need not be woken (the caller may read the result itself).
+        """
         if self.closed_error is not None:
             raise ConnectionClosed(str(self.closed_error)) from self.closed_error.__cause__
         request.waiter = self._event_cls()
         proto = self.proto
         proto.send_request(data, request)
+        if not direct:
+            self._need_reader()
         if (
             proto.in_flight == 1
             and self._sock is not None
@@ -168,6 +185,7 @@ class Driver:
             raise ConnectionClosed(str(self.closed_error)) from self.closed_error.__cause__
         request.waiter = self._event_cls()
         self.proto.begin_request(data, request)
+        self._need_reader()
         self._wake()
         return request
 
@@ -196,6 +214,53 @@ class Driver:
         self.proto.send_copy(data)
         self._wake()
 
+    async def wait(self, request: Request) -> None:
+        """Wait until *request* is done.
+
+        When its caller is the only one waiting and the reader task is parked,
+        the caller reads the socket itself: the result reaches it straight from
+        the socket, without a hop through the reader task (one scheduler round
+        trip less per query; what makes sequential queries fast). Otherwise it
+        waits for the reader task, as every other wait does.
+        """
+        if (
+            request.done
+            or self._reading
+            or self._unpark is None
+            or self.proto.head is not request
+            or self.closed_error is not None
+        ):
+            self._need_reader()
+            await request.waiter.wait()
+            return
+        self._reading = True
+        try:
+            while not request.done:
+                if request.copy_mode == "out" and request.copy_bytes > COPY_OUT_HIGH_WATER:
+                    break  # the reader task applies COPY backpressure
+                data = await self._receive()
+                if data is None or not self._feed(data):
+                    break
+        finally:
+            self._reading = False
+            self._direct_reads += 1
+            unpark = self._unpark
+            if unpark is not None and (
+                not self._park_timed
+                or self.proto.in_flight
+                or self.closed_error is not None
+                or self._notify_event is not None
+            ):
+                unpark.set()
+        if not request.done:
+            await request.waiter.wait()
+
+    def _need_reader(self) -> None:
+        """Someone waits for data: wake the reader task if it is parked and nobody reads."""
+        unpark = self._unpark
+        if unpark is not None and not self._reading:
+            unpark.set()
+
     def _wake(self) -> None:
         event = self._wake_writer
         if not event.is_set():
@@ -210,6 +275,7 @@ class Driver:
         wait, so that a late cancel can never hit someone else's query.
         """
         request.discard = True
+        self._need_reader()
         if (
             request.done
             or self.closed_error is not None
@@ -247,6 +313,7 @@ class Driver:
         while self.proto.in_flight and self.closed_error is None:
             if self._drained is None:
                 self._drained = anyio.Event()
+            self._need_reader()
             await self._drained.wait()
 
     async def wait_notification(self) -> None:
@@ -254,6 +321,7 @@ class Driver:
         while not self.notifications and self.closed_error is None:
             if self._notify_event is None:
                 self._notify_event = anyio.Event()
+            self._need_reader()
             await self._notify_event.wait()
 
     async def aclose(self) -> None:
@@ -302,12 +370,14 @@ class Driver:
 
     async def _reader(self) -> None:
         proto = self.proto
-        stream = self.stream
         # Startup's last read may have brought more than its ReadyForQuery (a
         # notice, a FATAL error...): handle what the core holds before reading.
         if not self._handle_events():
             return
+        may_park = True
         while True:
+            if self.closed_error is not None and not self._closing:
+                return  # a caller reading its result met the end of the connection
             head = proto.head
             if (
                 head is not None
@@ -318,32 +388,70 @@ class Driver:
                 self._consumed = anyio.Event()
                 await self._consumed.wait()
                 continue
-            try:
-                data = await stream.receive(READ_SIZE)
-            except anyio.EndOfStream:
-                data = b""
-            except (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
-                if self._closing:
-                    return
-                self._broken(exc)
-                return
-            proto.receive_data(data)
-            if len(data) >= GC_PAUSE_READ and gc.isenabled():
-                # A big read holds thousands of rows: the cyclic GC would scan
-                # them again and again as they are made (rows are tuples of
-                # plain values, never cycles). Let it run once afterwards.
-                gc.disable()
+            if self._reading or (
+                may_park
+                and not proto.in_flight
+                and self._notify_event is None
+                and not self._closing
+            ):
+                # Leave the socket to callers that read their own results (wait()).
+                # Parked while idle, the reader wakes every IDLE_PARK seconds and
+                # watches the socket itself once a whole spell passed unused.
+                before = self._direct_reads
+                timed = self._park_timed = not self._reading
+                event = self._unpark = self._event_cls()
                 try:
-                    alive = self._handle_events()
+                    if timed:
+                        with anyio.move_on_after(IDLE_PARK):
+                            await event.wait()
+                    else:
+                        await event.wait()
                 finally:
-                    gc.enable()
-            else:
+                    self._unpark = None
+                if timed and not event.is_set() and self._direct_reads == before:
+                    may_park = False
+                continue
+            self._reading = True
+            try:
+                data = await self._receive()
+            finally:
+                self._reading = False
+            if data is None or not self._feed(data):
+                return
+            may_park = True
+
+    async def _receive(self) -> bytes | None:
+        """Read the socket: its bytes, b"" at its end, None if it broke."""
+        try:
+            return await self.stream.receive(READ_SIZE)
+        except anyio.EndOfStream:
+            return b""
+        except (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
+            if not self._closing:
+                self._broken(exc)
+            return None
+
+    def _feed(self, data: bytes) -> bool:
+        """Hand received bytes to the core and act on its events; False once it is over."""
+        proto = self.proto
+        proto.receive_data(data)
+        if len(data) >= GC_PAUSE_READ and gc.isenabled():
+            # A big read holds thousands of rows: the cyclic GC would scan
+            # them again and again as they are made (rows are tuples of
+            # plain values, never cycles). Let it run once afterwards.
+            gc.disable()
+            try:
                 alive = self._handle_events()
-            if not alive:
-                return
-            if not data:
-                self._ended(proto.end_error)
-                return
+            finally:
+                gc.enable()
+        else:
+            alive = self._handle_events()
+        if not alive:
+            return False
+        if not data:
+            self._ended(proto.end_error)
+            return False
+        return True
 
     def _handle_events(self) -> bool:
         """Handle every event the core has now; False once the connection is over."""
@@ -437,6 +545,7 @@ class Driver:
             await anyio.lowlevel.checkpoint()
             return
         event = req.copy_waiter = anyio.Event()
+        self._need_reader()
         await event.wait()
 
     def copy_consumed(self) -> None:
@@ -514,6 +623,8 @@ class Driver:
 
     def _wake_all(self) -> None:
         self.copy_consumed()
+        if self._unpark is not None:
+            self._unpark.set()
         if self._request_closed is not None:
             self._request_closed.set()
             self._request_closed = None

@@ -539,6 +539,7 @@ class Client(Queries):
         holder: object | None = None,
         *,
         send: bool = True,
+        direct: bool = False,
     ) -> None:
         """Send one request once it may go (without waiting for its outcome).
 
@@ -561,15 +562,15 @@ class Client(Queries):
                 break
         # No await between the checks above and this send: nothing can slip in.
         if send:
-            driver.send(data, req)
+            driver.send(data, req, direct)
 
     async def _run(
         self, data: bytes | bytearray, req: Request, holder: object | None = None
     ) -> Request:
         """Send one request and wait for its outcome; on cancellation, abandon it."""
-        await self._submit(data, req, holder)
+        await self._submit(data, req, holder, direct=True)
         try:
-            await req.waiter.wait()
+            await self._driver.wait(req)
         except BaseException:
             self._driver.abandon(req)
             raise
