@@ -48,6 +48,7 @@ import anyio
 import anyio.abc
 from anyio.streams.tls import TLSAttribute, TLSStream
 
+from pgany import _aio
 from pgany._pgpass import lookup_password
 from pgany._tls import (
     ALPN_PROTOCOL,
@@ -370,8 +371,13 @@ def _give_up(
 async def _open_transport(
     config: Config, host: HostSpec, address: str | None
 ) -> anyio.abc.ByteStream:
+    on_asyncio = _aio.on_asyncio()
     if host.is_unix:
-        unix = await anyio.connect_unix(host.socket_path)
+        unix: anyio.abc.SocketStream
+        if on_asyncio:
+            unix = await _aio.open_socket(socket.AF_UNIX, host.socket_path)
+        else:
+            unix = await anyio.connect_unix(host.socket_path)
         if config.requirepeer:
             try:
                 _check_peer(unix, config.requirepeer)
@@ -379,7 +385,14 @@ async def _open_transport(
                 await anyio.aclose_forcefully(unix)
                 raise
         return unix
-    tcp = await anyio.connect_tcp(address or host.hostaddr or host.host, host.port)
+    target = address or host.hostaddr or host.host
+    tcp: anyio.abc.SocketStream
+    if on_asyncio and address is not None:
+        # (anyio.connect_tcp would run its happy-eyeballs task group for one address)
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        tcp = await _aio.open_socket(family, (address, host.port))
+    else:
+        tcp = await anyio.connect_tcp(target, host.port)
     _set_keepalives(tcp, config)
     return tcp
 

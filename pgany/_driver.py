@@ -127,9 +127,8 @@ class Driver:
         # true (the reader task, or a caller reading its own result in wait()).
         self._reading = False
         # Set while the reader task is parked, leaving the socket to callers;
-        # setting it wakes the reader. _park_timed: it wakes by itself as well.
+        # setting it wakes the reader (which also wakes by itself now and then).
         self._unpark: anyio.Event | None = None
-        self._park_timed = False
         self._direct_reads = 0
 
     # -- called by the client ----------------------------------------------------
@@ -142,11 +141,12 @@ class Driver:
         """
         if self.closed_error is not None:
             raise ConnectionClosed(str(self.closed_error)) from self.closed_error.__cause__
-        request.waiter = self._event_cls()
         proto = self.proto
         proto.send_request(data, request)
         if not direct:
+            request.waiter = self._event_cls()
             self._need_reader()
+        # (else wait() makes the waiter, if it has to wait for the reader task at all)
         if (
             proto.in_flight == 1
             and self._sock is not None
@@ -230,30 +230,44 @@ class Driver:
             or self.proto.head is not request
             or self.closed_error is not None
         ):
-            self._need_reader()
-            await request.waiter.wait()
+            await self._wait_for_reader(request)
             return
         self._reading = True
+        receive = self.stream.receive
         try:
             while not request.done:
                 if request.copy_mode == "out" and request.copy_bytes > COPY_OUT_HIGH_WATER:
                     break  # the reader task applies COPY backpressure
-                data = await self._receive()
-                if data is None or not self._feed(data):
+                try:
+                    data = await receive(READ_SIZE)
+                except anyio.EndOfStream:
+                    data = b""
+                except (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
+                    if not self._closing:
+                        self._broken(exc)
+                    break
+                if not self._feed(data):
                     break
         finally:
             self._reading = False
             self._direct_reads += 1
             unpark = self._unpark
             if unpark is not None and (
-                not self._park_timed
-                or self.proto.in_flight
+                self.proto.in_flight
                 or self.closed_error is not None
                 or self._notify_event is not None
             ):
-                unpark.set()
+                unpark.set()  # others wait for data: the reader takes over
         if not request.done:
-            await request.waiter.wait()
+            await self._wait_for_reader(request)
+
+    async def _wait_for_reader(self, request: Request) -> None:
+        if request.waiter is None:
+            request.waiter = self._event_cls()
+            if request.done:  # (resolved before it had a waiter)
+                request.waiter.set()
+        self._need_reader()
+        await request.waiter.wait()
 
     def _need_reader(self) -> None:
         """Someone waits for data: wake the reader task if it is parked and nobody reads."""
@@ -297,6 +311,10 @@ class Driver:
         except Exception as exc:  # best effort: the query just runs to its end
             logger.debug("sending CancelRequest failed: %r", exc)
         finally:
+            if request.waiter is None:
+                request.waiter = self._event_cls()
+                if request.done:
+                    request.waiter.set()
             with anyio.CancelScope(shield=True), anyio.move_on_after(CANCEL_TIMEOUT):
                 await request.waiter.wait()
             done, self._cancel_done = self._cancel_done, None
@@ -336,6 +354,9 @@ class Driver:
                     self._resolve(req)
                 self._wake_all()
                 self._wake()
+            elif self._scope is not None:
+                # Already broken or ended: nothing to say to the server, nothing to read.
+                self._scope.cancel()
         with anyio.CancelScope(shield=True):
             with anyio.move_on_after(CLOSE_TIMEOUT):
                 await self._finished.wait()
@@ -395,20 +416,16 @@ class Driver:
                 and not self._closing
             ):
                 # Leave the socket to callers that read their own results (wait()).
-                # Parked while idle, the reader wakes every IDLE_PARK seconds and
-                # watches the socket itself once a whole spell passed unused.
+                # Parked, the reader wakes when someone needs it, or every IDLE_PARK
+                # seconds to watch the socket itself once a whole spell went unused.
                 before = self._direct_reads
-                timed = self._park_timed = not self._reading
                 event = self._unpark = self._event_cls()
                 try:
-                    if timed:
-                        with anyio.move_on_after(IDLE_PARK):
-                            await event.wait()
-                    else:
+                    with anyio.move_on_after(IDLE_PARK):
                         await event.wait()
                 finally:
                     self._unpark = None
-                if timed and not event.is_set() and self._direct_reads == before:
+                if not event.is_set() and self._direct_reads == before and not self._reading:
                     may_park = False
                 continue
             self._reading = True

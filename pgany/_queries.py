@@ -53,7 +53,13 @@ class Queries:
 
     async def query_value(self, sql: str | Statement, *params: Any) -> Any:
         """Run *sql*; return the first column of its only row."""
-        row = await self.query_one(sql, *params)
+        client, holder = self._cx()
+        rows = (await client._execute(sql, params, holder)).rows
+        if len(rows) != 1:
+            raise RowCountError(
+                f"query_value expected exactly one row, the query returned {len(rows)}"
+            )
+        row: Row = rows[0]
         if len(row) == 0:
             raise InterfaceError("query_value: the query returns no columns")
         return row[0]

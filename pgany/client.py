@@ -568,11 +568,21 @@ class Client(Queries):
         self, data: bytes | bytearray, req: Request, holder: object | None = None
     ) -> Request:
         """Send one request and wait for its outcome; on cancellation, abandon it."""
-        await self._submit(data, req, holder, direct=True)
+        driver = self._driver
+        proto = self._proto
+        if (
+            driver._cancel_done is None
+            and proto.open_request is None
+            and (self._holder is None or self._holder is holder)
+            and not (proto.in_flight and (req.exclusive or proto.exclusive_pending))
+        ):
+            driver.send(data, req, True)  # may go now: no coroutine for _submit
+        else:
+            await self._submit(data, req, holder, direct=True)
         try:
-            await self._driver.wait(req)
+            await driver.wait(req)
         except BaseException:
-            self._driver.abandon(req)
+            driver.abandon(req)
             raise
         return req
 
@@ -698,7 +708,16 @@ class Client(Queries):
     async def _execute(
         self, sql: str | Statement, params: Sequence[Any], holder: object | None = None
     ) -> Result:
-        stmt = await self._statement(sql, holder)
+        # A cached statement is taken without a coroutine of its own (the hot path).
+        if (
+            isinstance(sql, str)
+            and (entry := self._cache.get(sql)) is not None
+            and entry.statement is not None
+        ):
+            self._cache.move_to_end(sql)
+            stmt = entry.statement
+        else:
+            stmt = await self._statement(sql, holder)
         for attempt in (0, 1):
             data = stmt._encode(params) + fe.SYNC
             factory = stmt._row_factory

@@ -126,6 +126,7 @@ _TXN_STATUS = {"I": "idle", "T": "in_transaction", "E": "failed"}
 
 
 _HEAD = struct.Struct("!cI").unpack_from
+_LENGTH = struct.Struct("!I").unpack_from
 
 
 def _skip_acks(data: bytearray, pos: int, limit: int) -> int:
@@ -347,7 +348,79 @@ class Connection:
         if self._ended:
             return NEED_DATA  # the session is over: whatever is left means nothing
         while True:
-            if state.phase is Phase.BROKEN:
+            phase = state.phase
+            if phase is Phase.BUSY:
+                # The hot path: the messages of every query, framed inline and
+                # handled without building a message object (same transitions
+                # as the table). Anything else falls through to the general path.
+                data = buf._data
+                size = len(data)
+                pos = buf._pos
+                limit = buf.max_message_size
+                while size - pos >= 5:
+                    type_byte = data[pos]
+                    length = _LENGTH(data, pos + 1)[0]
+                    end = pos + 1 + length
+                    if end > size or length < 4 or length > limit:
+                        break  # incomplete (or invalid: next_frame below says why)
+                    start = pos + 5
+                    if type_byte == _D:
+                        buf._pos = pos  # (so that nothing is handled twice if this raises)
+                        req = self._queue[0]
+                        if view is None:
+                            view = memoryview(data)
+                        run = getattr(req.row_factory, "run", None)
+                        if run is not None and not req.discard and req.error is None:
+                            # A run of rows, framing and all, decoded by the request's decoder.
+                            rows, after = run(view, pos, size)
+                            if rows:
+                                req.current().rows.extend(rows)
+                                pos = after
+                                continue
+                        buf._pos = end
+                        try:
+                            req.on_data_row(view, start, end)
+                        except ProtocolError as exc:  # no RowDescription: poison
+                            state.fail(exc)
+                        pos = end
+                        continue
+                    if length == 4 and type_byte in _EMPTY_IN_BUSY:
+                        if self._queue[0].discard:
+                            # executemany's answers: BindComplete / CommandComplete pairs
+                            # by the thousand, nobody reads them: skip the run in one loop.
+                            pos = _skip_acks(data, end, size)
+                        else:
+                            pos = end  # ParseComplete, BindComplete...: nothing to keep
+                        continue
+                    if type_byte == _C:
+                        if data[end - 1] == 0 and data.find(0, start, end - 1) < 0:
+                            try:
+                                tag = data[start : end - 1].decode("utf-8")
+                            except UnicodeDecodeError:
+                                break
+                            self._queue[0].finish_statement(tag)
+                            pos = end
+                            continue
+                        break
+                    if type_byte == _Z and length == 5 and self._queue:
+                        status = chr(data[start])
+                        if status in "ITE":
+                            buf._pos = end
+                            queue = self._queue
+                            state.apply(
+                                Kind.READY_FOR_QUERY_MORE
+                                if len(queue) > 1
+                                else Kind.READY_FOR_QUERY
+                            )
+                            self.transaction_status_code = status
+                            req = queue.popleft()
+                            if req.exclusive:
+                                self._exclusive -= 1
+                            req.finish(status)
+                            return RequestDone(req)
+                    break
+                buf._pos = pos
+            elif phase is Phase.BROKEN:
                 state.apply(Kind.EOF)  # raises the poisoning ProtocolError
             try:
                 frame = buf.next_frame()
@@ -360,56 +433,6 @@ class Connection:
                     return self._end_of_file()
                 return NEED_DATA
             type_byte, start, end = frame
-            if state.phase is Phase.BUSY:
-                # The hot path: the messages of every query, handled without
-                # building a message object (same transitions as the table).
-                if type_byte == _D:
-                    req = self._queue[0]
-                    if view is None:
-                        view = memoryview(buf.data)
-                    run = getattr(req.row_factory, "run", None)
-                    if run is not None and not req.discard and req.error is None:
-                        # A run of rows, framing and all, decoded by the request's decoder.
-                        rows, after = run(view, start - 5, len(view))
-                        if rows:
-                            req.current().rows.extend(rows)
-                            buf.advance(after)
-                            continue
-                    try:
-                        req.on_data_row(view, start, end)
-                    except ProtocolError as exc:  # no RowDescription: poison, like any violation
-                        state.fail(exc)
-                    continue
-                if type_byte in _EMPTY_IN_BUSY and start == end:
-                    req = self._queue[0]
-                    if req.discard:
-                        # executemany's answers: BindComplete / CommandComplete pairs
-                        # by the thousand, nobody reads them: skip the run in one loop.
-                        buf.advance(_skip_acks(buf.data, end, len(buf.data)))
-                    continue  # ParseComplete, BindComplete, CloseComplete: nothing to keep
-                if type_byte == _C:
-                    data = buf.data
-                    if end > start and data[end - 1] == 0 and data.find(0, start, end - 1) < 0:
-                        try:
-                            tag = data[start : end - 1].decode("utf-8")
-                        except UnicodeDecodeError:
-                            pass
-                        else:
-                            self._queue[0].finish_statement(tag)
-                            continue
-                elif type_byte == _Z and end == start + 1 and self._queue:
-                    status = chr(buf.data[start])
-                    if status in "ITE":
-                        queue = self._queue
-                        state.apply(
-                            Kind.READY_FOR_QUERY_MORE if len(queue) > 1 else Kind.READY_FOR_QUERY
-                        )
-                        self.transaction_status_code = status
-                        req = queue.popleft()
-                        if req.exclusive:
-                            self._exclusive -= 1
-                        req.finish(status)
-                        return RequestDone(req)
             try:
                 msg = decode_backend(type_byte, buf.data[start:end])
             except ProtocolError as exc:
