@@ -40,7 +40,7 @@ import socket
 import ssl
 import struct
 import sys
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import NoReturn
 
@@ -371,13 +371,12 @@ def _give_up(
 async def _open_transport(
     config: Config, host: HostSpec, address: str | None
 ) -> anyio.abc.ByteStream:
-    on_asyncio = _aio.on_asyncio()
+    # pgany's own socket streams (see _aio and _trio): they read with fewer
+    # system calls and scheduler trips than anyio's, which are what a small
+    # query's round trip is made of.
+    open_socket = _aio.open_socket if _aio.on_asyncio() else _trio_open_socket()
     if host.is_unix:
-        unix: anyio.abc.SocketStream
-        if on_asyncio:
-            unix = await _aio.open_socket(socket.AF_UNIX, host.socket_path)
-        else:
-            unix = await anyio.connect_unix(host.socket_path)
+        unix = await open_socket(socket.AF_UNIX, host.socket_path)
         if config.requirepeer:
             try:
                 _check_peer(unix, config.requirepeer)
@@ -385,16 +384,22 @@ async def _open_transport(
                 await anyio.aclose_forcefully(unix)
                 raise
         return unix
-    target = address or host.hostaddr or host.host
-    tcp: anyio.abc.SocketStream
-    if on_asyncio and address is not None:
-        # (anyio.connect_tcp would run its happy-eyeballs task group for one address)
-        family = socket.AF_INET6 if ":" in address else socket.AF_INET
-        tcp = await _aio.open_socket(family, (address, host.port))
+    if address is None:  # (a cancel request's connection: resolve as anyio does)
+        tcp = await anyio.connect_tcp(host.hostaddr or host.host, host.port)
     else:
-        tcp = await anyio.connect_tcp(target, host.port)
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        tcp = await open_socket(family, (address, host.port))
     _set_keepalives(tcp, config)
     return tcp
+
+
+_SocketOpener = Callable[[int, str | tuple[str, int]], Awaitable[anyio.abc.SocketStream]]
+
+
+def _trio_open_socket() -> _SocketOpener:
+    from pgany import _trio  # (trio is installed: it runs)
+
+    return _trio.open_socket
 
 
 def _check_peer(stream: anyio.abc.SocketStream, required: str) -> None:

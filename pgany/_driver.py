@@ -24,6 +24,7 @@ from typing import Any
 import anyio
 import anyio.abc
 
+from pgany._waiter import waiter_factory
 from pgany.errors import ConnectionClosed, DatabaseError, ProtocolError
 from pgany.protocol import NEED_DATA, Connection, ConnectionEnded, CopyStarted, Request, RequestDone
 from pgany.protocol.messages import NoticeResponse, NotificationResponse, ParameterStatus
@@ -104,6 +105,8 @@ class Driver:
         self._writing = False
         # The backend's own Event class: creating one skips anyio's backend lookup.
         self._event_cls: type[anyio.Event] = type(anyio.Event())
+        # What a request's caller sleeps on (lighter than an anyio.Event).
+        self._waiter = waiter_factory()
         self._on_notice = on_notice
         self._wake_writer = anyio.Event()
         self._drained: anyio.Event | None = None
@@ -144,7 +147,7 @@ class Driver:
         proto = self.proto
         proto.send_request(data, request)
         if not direct:
-            request.waiter = self._event_cls()
+            request.waiter = self._waiter()
             self._need_reader()
         # (else wait() makes the waiter, if it has to wait for the reader task at all)
         if (
@@ -183,7 +186,7 @@ class Driver:
         """Queue the first part of a request sent in parts (see Connection.begin_request)."""
         if self.closed_error is not None:
             raise ConnectionClosed(str(self.closed_error)) from self.closed_error.__cause__
-        request.waiter = self._event_cls()
+        request.waiter = self._waiter()
         self.proto.begin_request(data, request)
         self._need_reader()
         self._wake()
@@ -263,7 +266,7 @@ class Driver:
 
     async def _wait_for_reader(self, request: Request) -> None:
         if request.waiter is None:
-            request.waiter = self._event_cls()
+            request.waiter = self._waiter()
             if request.done:  # (resolved before it had a waiter)
                 request.waiter.set()
         self._need_reader()
@@ -312,7 +315,7 @@ class Driver:
             logger.debug("sending CancelRequest failed: %r", exc)
         finally:
             if request.waiter is None:
-                request.waiter = self._event_cls()
+                request.waiter = self._waiter()
                 if request.done:
                     request.waiter.set()
             with anyio.CancelScope(shield=True), anyio.move_on_after(CANCEL_TIMEOUT):
@@ -491,7 +494,7 @@ class Driver:
             logger.error("closing the connection: %s", exc)
             self._broken(exc)
             return False
-        if proto.in_flight == 0 and self._drained is not None:
+        if self._drained is not None and proto.in_flight == 0:
             self._drained.set()
             self._drained = None
         head = proto.head

@@ -221,10 +221,13 @@ def make_row_factory(columns: Sequence[Column], codecs: Sequence[Codec]) -> Call
     ):
         bulk = _make_bulk(columns, cls)
 
+        least = 8 * bulk.record  # type: ignore[attr-defined]
+
         def run_fixed(buf: memoryview, pos: int, limit: int) -> tuple[list[Row], int]:
-            rows, after = bulk(buf.obj, pos, limit)  # type: ignore[arg-type]
-            if rows:
-                return rows, after
+            if limit - pos >= least:  # (a short run is not worth the set-up)
+                rows, after = bulk(buf.obj, pos, limit)  # type: ignore[arg-type]
+                if rows:
+                    return rows, after
             return run(buf, pos, limit)  # type: ignore[no-any-return]
 
         fast.run = run_fixed  # type: ignore[attr-defined]
@@ -279,4 +282,5 @@ def _make_bulk(
         rows = [new(cls, t) for t in unpack(region)]
         return rows, pos + k * record
 
+    bulk.record = record  # type: ignore[attr-defined]
     return bulk

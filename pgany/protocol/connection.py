@@ -341,12 +341,16 @@ class Connection:
         is produced per row.
         """
         buf = self._buf
-        state = self._state
-        view: memoryview | None = None
         if self._events:
             return self._events.popleft()
-        if self._ended:
-            return NEED_DATA  # the session is over: whatever is left means nothing
+        state = self._state
+        if self._ended or (
+            buf._pos == len(buf._data) and not self._eof and state.phase is not Phase.BROKEN
+        ):
+            # The session is over (whatever is left means nothing), or nothing
+            # is left to read (the usual second call after a RequestDone).
+            return NEED_DATA
+        view: memoryview | None = None
         while True:
             phase = state.phase
             if phase is Phase.BUSY:

@@ -1,9 +1,10 @@
 """The socket stream pgany connects with, against a local peer.
 
-On asyncio pgany uses a stream of its own (:mod:`pgany._aio`: it reads
-without pausing the transport between receives and reads into one buffer),
-on trio anyio's. Whatever the backend, the stream must behave as an anyio
-byte stream: these tests hold both to the same behaviour.
+pgany connects with socket streams of its own: :mod:`pgany._aio` on asyncio
+(it reads without pausing the transport between receives, into one buffer)
+and :mod:`pgany._trio` on trio (it reads into one buffer and waits only when
+it must). Both must behave as anyio byte streams: these tests hold them to
+the same behaviour.
 """
 
 from __future__ import annotations
@@ -61,8 +62,12 @@ async def connect(host: HostSpec) -> anyio.abc.SocketStream:
 
 
 def check_kind(stream: anyio.abc.SocketStream) -> None:
-    # pgany's own stream on asyncio, anyio's on trio.
-    assert isinstance(stream, _aio.AsyncioSocketStream) == _aio.on_asyncio()
+    if _aio.on_asyncio():
+        assert isinstance(stream, _aio.AsyncioSocketStream)
+    else:
+        from pgany._trio import TrioSocketStream
+
+        assert isinstance(stream, TrioSocketStream)
 
 
 async def receive_exactly(stream: anyio.abc.ByteStream, n: int) -> bytes:
@@ -258,5 +263,43 @@ async def test_connect_refused_is_oserror() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     host = HostSpec("127.0.0.1", port)
-    with anyio.fail_after(LIMIT), pytest.raises(OSError):  # noqa: PT011 (refused: errno varies by backend)
+    with anyio.fail_after(LIMIT), pytest.raises(ConnectionRefusedError):
         await connect(host)
+
+
+def test_trio_stream_reading_a_flood_lets_other_tasks_run() -> None:
+    """A server that sends faster than pgany reads must not starve the other tasks.
+
+    (trio's own stream yields on every receive; pgany's only when it waits for
+    the socket, or every YIELD_EVERY bytes. asyncio's stream needs no such
+    rule: its data arrives through the loop, between tasks' steps.)
+    """
+    trio = pytest.importorskip("trio")
+    from pgany import _trio
+
+    class Flood:
+        def recv_into(self, view: memoryview) -> int:
+            view[:4] = b"data"
+            return len(view)  # always more, at once
+
+    async def main() -> None:
+        stream = _trio.TrioSocketStream(Flood())  # type: ignore[arg-type]
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await trio.lowlevel.checkpoint()
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(ticker)
+            await trio.lowlevel.checkpoint()
+            start = ticks
+            received = 0
+            while received < 64 * 1024 * 1024:  # never waits: the socket is never empty
+                received += len(await stream.receive(_trio.READ_SIZE))
+            assert ticks - start >= 16  # (64 MiB: 64 yields at one per MiB)
+            nursery.cancel_scope.cancel()
+
+    trio.run(main)

@@ -1,0 +1,140 @@
+"""A socket stream for trio that reads into one buffer and waits only when it must.
+
+anyio's trio stream goes through ``trio.SocketStream``: every receive first
+tries the socket, and when that works yields to the scheduler anyway (trio's
+rule that every call is a schedule point); when it doesn't, it waits and
+tries again. This stream tries the socket once, reads into a buffer made
+once (``recv_into``), and yields to the scheduler only when it has to wait
+for the socket, or after :data:`YIELD_EVERY` bytes read without waiting
+(so that a fast server cannot starve the other tasks). It is the same
+:class:`anyio.abc.SocketStream` as far as the rest of pgany is concerned.
+
+Only :mod:`pgany._connect` creates one, on trio (see :mod:`pgany._aio` for
+asyncio's counterpart).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import anyio
+import anyio.abc
+import trio
+import trio.lowlevel
+
+__all__ = ["TrioSocketStream", "open_socket"]
+
+#: Bytes a receive may read at once.
+READ_SIZE = 256 * 1024
+#: Bytes read without waiting for the socket after which a receive yields.
+YIELD_EVERY = 1024 * 1024
+
+
+class TrioSocketStream(anyio.abc.SocketStream):
+    """A connected TCP or Unix-domain socket on trio (see the module's text)."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._view = memoryview(bytearray(READ_SIZE))
+        self._closed = False
+        self._eof = False
+        self._unyielded = 0
+        self._receiving = False
+
+    @property
+    def _raw_socket(self) -> socket.socket:
+        return self._sock
+
+    async def receive(self, max_bytes: int = 65536) -> bytes:
+        if self._receiving:
+            raise anyio.BusyResourceError("reading from")
+        self._receiving = True
+        try:
+            view = self._view if max_bytes >= READ_SIZE else self._view[:max_bytes]
+            sock = self._sock
+            while True:
+                if self._closed:
+                    raise anyio.ClosedResourceError
+                try:
+                    n = sock.recv_into(view)
+                except (BlockingIOError, InterruptedError):
+                    self._unyielded = 0
+                    try:
+                        await trio.lowlevel.wait_readable(sock)
+                    except trio.ClosedResourceError:
+                        raise anyio.ClosedResourceError from None
+                    continue
+                except OSError as exc:
+                    if self._closed:
+                        raise anyio.ClosedResourceError from None
+                    raise anyio.BrokenResourceError from exc
+                break
+            if n == 0:
+                raise anyio.EndOfStream
+            data = bytes(view[:n])
+            self._unyielded += n
+            if self._unyielded >= YIELD_EVERY:
+                self._unyielded = 0
+                await trio.lowlevel.cancel_shielded_checkpoint()
+            return data
+        finally:
+            self._receiving = False
+
+    async def send(self, item: bytes) -> None:
+        view = memoryview(item)
+        sock = self._sock
+        while view:
+            if self._closed:
+                raise anyio.ClosedResourceError
+            try:
+                sent = sock.send(view)
+            except (BlockingIOError, InterruptedError):
+                try:
+                    await trio.lowlevel.wait_writable(sock)
+                except trio.ClosedResourceError:
+                    raise anyio.ClosedResourceError from None
+                continue
+            except OSError as exc:
+                if self._closed:
+                    raise anyio.ClosedResourceError from None
+                raise anyio.BrokenResourceError from exc
+            view = view[sent:]
+
+    async def send_eof(self) -> None:
+        try:
+            self._sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    async def aclose(self) -> None:
+        if not self._closed:
+            self._closed = True
+            trio.lowlevel.notify_closing(self._sock)  # wakes a task waiting on it
+            self._sock.close()
+        await trio.lowlevel.checkpoint()
+
+
+async def open_socket(family: int, address: str | tuple[str, int]) -> TrioSocketStream:
+    """Connect a TCP (*address* = (host IP, port)) or Unix-domain (a path) stream socket.
+
+    Raises OSError if the connection fails, as anyio's connect functions do.
+    """
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setblocking(False)
+        if family != socket.AF_UNIX:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            sock.connect(address)
+        except (BlockingIOError, InterruptedError):
+            await trio.lowlevel.wait_writable(sock)
+            err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if err:
+                raise OSError(err, os.strerror(err)) from None
+        else:
+            await trio.lowlevel.checkpoint()
+    except BaseException:
+        sock.close()
+        raise
+    return TrioSocketStream(sock)

@@ -1,0 +1,119 @@
+"""The one-shot waiter a request's caller sleeps on, for the running backend.
+
+Every query that waits for the driver's reader task makes one of these and
+the reader sets it. ``anyio.Event`` would do, but costs more than the rest
+of the wake-up: on asyncio it wraps an ``asyncio.Event`` (a deque of futures,
+and a loop lookup per wait), on trio a ``trio.Event`` (a ``ParkingLot`` with
+an ordered dict). A waiter here is a future on asyncio and a parked task on
+trio: the same semantics (``set()`` wakes every waiting task; ``wait()`` is a
+checkpoint and can be cancelled), for less.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import anyio.lowlevel
+
+__all__ = ["Waiter", "waiter_factory"]
+
+
+class Waiter(Protocol):
+    def is_set(self) -> bool: ...
+    def set(self) -> None: ...
+    async def wait(self) -> None: ...
+
+
+class AsyncioWaiter:
+    """A waiter on asyncio: a future per waiting task."""
+
+    __slots__ = ("_flag", "_futures", "_loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._futures: list[asyncio.Future[None]] = []
+        self._flag = False
+
+    def is_set(self) -> bool:
+        return self._flag
+
+    def set(self) -> None:
+        if not self._flag:
+            self._flag = True
+            for future in self._futures:
+                if not future.done():
+                    future.set_result(None)
+            self._futures.clear()
+
+    async def wait(self) -> None:
+        if self._flag:
+            await anyio.lowlevel.checkpoint()
+            return
+        # One future per task: cancelling a task cancels the future it awaits.
+        future = self._loop.create_future()
+        futures = self._futures
+        futures.append(future)
+        try:
+            await future
+        except BaseException:
+            if future in futures:
+                futures.remove(future)
+            raise
+
+
+def _trio_waiter() -> Callable[[], Any]:
+    import trio.lowlevel
+
+    current_task = trio.lowlevel.current_task
+    reschedule = trio.lowlevel.reschedule
+    wait_task_rescheduled = trio.lowlevel.wait_task_rescheduled
+    checkpoint = trio.lowlevel.checkpoint
+    succeeded = trio.lowlevel.Abort.SUCCEEDED
+
+    class TrioWaiter:
+        """A waiter on trio: the waiting tasks, parked."""
+
+        __slots__ = ("_flag", "_tasks")
+
+        def __init__(self) -> None:
+            self._flag = False
+            self._tasks: list[trio.lowlevel.Task] = []
+
+        def is_set(self) -> bool:
+            return self._flag
+
+        def set(self) -> None:
+            if not self._flag:
+                self._flag = True
+                tasks = self._tasks
+                for task in tasks:
+                    reschedule(task)
+                tasks.clear()
+
+        async def wait(self) -> None:
+            if self._flag:
+                await checkpoint()
+                return
+            task = current_task()
+            tasks = self._tasks
+            tasks.append(task)
+
+            def abort(_: object) -> trio.lowlevel.Abort:
+                tasks.remove(task)
+                return succeeded
+
+            await wait_task_rescheduled(abort)
+
+    return TrioWaiter
+
+
+def waiter_factory() -> Callable[[], Waiter]:
+    """What makes a :class:`Waiter` for the backend that runs now."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        factory: Callable[[], Waiter] = _trio_waiter()
+        return factory
+    return lambda: AsyncioWaiter(loop)
