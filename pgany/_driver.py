@@ -356,7 +356,18 @@ class Driver:
                 for req in self.proto.fail_all(self.closed_error):
                     self._resolve(req)
                 self._wake_all()
-                self._wake()
+                if (
+                    self._sock is not None
+                    and not self._writing
+                    and not self._pending
+                    and self._scope is not None
+                    and self._send_terminate_now()
+                ):
+                    # Terminate is out: nothing more to send or read. Stop the loops
+                    # now rather than through the writer (a few scheduler rounds less).
+                    self._scope.cancel()
+                else:
+                    self._wake()
             elif self._scope is not None:
                 # Already broken or ended: nothing to say to the server, nothing to read.
                 self._scope.cancel()
@@ -366,6 +377,20 @@ class Driver:
             if not self._finished.is_set() and self._scope is not None:
                 self._scope.cancel()
                 await self._finished.wait()
+
+    def _send_terminate_now(self) -> bool:
+        """Write what is queued (Terminate) to the socket now; True if it all went."""
+        assert self._sock is not None
+        data = self.proto.data_to_send()
+        try:
+            sent = self._sock.send(data)
+        except OSError:  # (broken already, or full: the server goes away by itself)
+            return True
+        if sent < len(data):  # (a few bytes that did not fit: let the writer finish)
+            self._pending = memoryview(data)[sent:]
+            self._sock = None
+            return False
+        return True
 
     # -- the connection task --------------------------------------------------------
 
