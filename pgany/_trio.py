@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Awaitable, Callable
 
 import anyio
 import anyio.abc
@@ -60,15 +61,10 @@ class TrioSocketStream(anyio.abc.SocketStream):
                     n = sock.recv_into(view)
                 except (BlockingIOError, InterruptedError):
                     self._unyielded = 0
-                    try:
-                        await trio.lowlevel.wait_readable(sock)
-                    except trio.ClosedResourceError:
-                        raise anyio.ClosedResourceError from None
+                    await self._wait(trio.lowlevel.wait_readable)
                     continue
                 except OSError as exc:
-                    if self._closed:
-                        raise anyio.ClosedResourceError from None
-                    raise anyio.BrokenResourceError from exc
+                    raise self._error(exc) from exc
                 break
             if n == 0:
                 raise anyio.EndOfStream
@@ -90,16 +86,24 @@ class TrioSocketStream(anyio.abc.SocketStream):
             try:
                 sent = sock.send(view)
             except (BlockingIOError, InterruptedError):
-                try:
-                    await trio.lowlevel.wait_writable(sock)
-                except trio.ClosedResourceError:
-                    raise anyio.ClosedResourceError from None
+                await self._wait(trio.lowlevel.wait_writable)
                 continue
             except OSError as exc:
-                if self._closed:
-                    raise anyio.ClosedResourceError from None
-                raise anyio.BrokenResourceError from exc
+                raise self._error(exc) from exc
             view = view[sent:]
+
+    async def _wait(self, wait: Callable[[socket.socket], Awaitable[None]]) -> None:
+        """Wait until the socket is ready (aclose() from another task ends the wait)."""
+        try:
+            await wait(self._sock)
+        except trio.ClosedResourceError:
+            raise anyio.ClosedResourceError from None
+
+    def _error(self, exc: OSError) -> Exception:
+        """What a failed socket call means: closed by us, or broken."""
+        if self._closed:
+            return anyio.ClosedResourceError()
+        return anyio.BrokenResourceError(str(exc))
 
     async def send_eof(self) -> None:
         try:

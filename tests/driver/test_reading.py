@@ -12,21 +12,14 @@ from __future__ import annotations
 import anyio
 import anyio.lowlevel
 import pytest
-from fakeserver import Peer, encode, error_response, fake_server
+from fakeserver import Peer, encode, fake_server
+from test_faults import ADMIN_SHUTDOWN, LIMIT, PROMPT, SQL
 
 import pgany
 from pgany import _driver
 from pgany.protocol.messages import NoticeResponse, NotificationResponse
 
 pytestmark = pytest.mark.anyio
-
-SQL = "SELECT $1::int4 AS n"
-LIMIT = 10
-PROMPT = 2
-
-ADMIN_SHUTDOWN = error_response(
-    "57P01", "terminating connection due to administrator command", severity="FATAL"
-)
 
 
 @pytest.fixture

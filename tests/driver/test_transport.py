@@ -138,12 +138,13 @@ async def test_end_of_stream_after_the_data() -> None:
                 await stream.send(b"bye")
 
 
-async def test_receive_after_aclose_is_closed_resource() -> None:
-    async def handler(s: anyio.abc.SocketStream) -> None:
-        with pytest.raises((anyio.EndOfStream, anyio.BrokenResourceError)):
-            await s.receive()
+async def until_client_closes(s: anyio.abc.SocketStream) -> None:
+    with pytest.raises((anyio.EndOfStream, anyio.BrokenResourceError)):
+        await s.receive()
 
-    async with peer(handler) as host:
+
+async def test_receive_after_aclose_is_closed_resource() -> None:
+    async with peer(until_client_closes) as host:
         with anyio.fail_after(LIMIT):
             stream = await connect(host)
             await stream.aclose()
@@ -154,11 +155,7 @@ async def test_receive_after_aclose_is_closed_resource() -> None:
 
 
 async def test_aclose_wakes_a_waiting_receive() -> None:
-    async def handler(s: anyio.abc.SocketStream) -> None:
-        with pytest.raises((anyio.EndOfStream, anyio.BrokenResourceError)):
-            await s.receive()
-
-    async with peer(handler) as host:
+    async with peer(until_client_closes) as host:
         with anyio.fail_after(LIMIT):
             stream = await connect(host)
             errors: list[BaseException] = []
