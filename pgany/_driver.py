@@ -501,13 +501,19 @@ class Driver:
     def _handle_events(self) -> bool:
         """Handle every event the core has now; False once the connection is over."""
         proto = self.proto
+        next_event = proto.next_event
         try:
             while True:
-                event = proto.next_event()
+                event = next_event()
                 if event is NEED_DATA:
                     break
                 if type(event) is RequestDone:
-                    self._resolve(event.request)
+                    req = event.request
+                    waiter = req.waiter
+                    if waiter is not None:
+                        waiter.set()
+                    if req.copy_waiter is not None:
+                        self._wake_copy(req)
                 elif type(event) is CopyStarted:
                     self._wake_copy(event.request)
                 elif isinstance(event, ConnectionEnded):
@@ -519,14 +525,17 @@ class Driver:
             logger.error("closing the connection: %s", exc)
             self._broken(exc)
             return False
-        if self._drained is not None and proto.in_flight == 0:
+        # (the core's queue and output buffer read directly: this runs per read)
+        queue = proto._queue
+        if queue:
+            head = queue[0]
+            if head.copy_data:
+                self._wake_copy(head)
+        elif self._drained is not None:
             self._drained.set()
             self._drained = None
-        head = proto.head
-        if head is not None and head.copy_data:
-            self._wake_copy(head)
         # The core may have queued an answer (a CopyFail it decided on).
-        if proto.pending_output:
+        if proto._out:
             self._wake()
         return True
 

@@ -49,10 +49,13 @@ class Queries:
         """Run *sql*; return the first column of its only row."""
         # (not through query_one: one coroutine less on the hot path)
         client, holder = self._cx()
-        row = _only_row((await client._execute(sql, params, holder)).rows, "query_value")
-        if len(row) == 0:
+        rows = (await client._execute(sql, params, holder)).rows
+        if len(rows) != 1:
+            raise _row_count_error(rows, "query_value")
+        row = rows[0]
+        if not row:
             raise InterfaceError("query_value: the query returns no columns")
-        return row[0]
+        return tuple.__getitem__(row, 0)  # (a Row is a tuple: skip Row.__getitem__)
 
     async def execute(self, sql: str | Statement, *params: Any) -> int:
         """Run *sql*; return the number of rows affected (0 when the command reports none)."""
@@ -187,8 +190,12 @@ class Queries:
         return sink.rows_copied or 0
 
 
+def _row_count_error(rows: list[Any], method: str) -> RowCountError:
+    return RowCountError(f"{method} expected exactly one row, the query returned {len(rows)}")
+
+
 def _only_row(rows: list[Any], method: str) -> Row:
     if len(rows) != 1:
-        raise RowCountError(f"{method} expected exactly one row, the query returned {len(rows)}")
+        raise _row_count_error(rows, method)
     row: Row = rows[0]
     return row

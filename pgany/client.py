@@ -186,6 +186,24 @@ class Statement:
     def __repr__(self) -> str:
         return f"<pgany.Statement {self.name or '(unnamed)'} params={list(self.params)} sql={self.sql!r}>"
 
+    def _request(self, params: Sequence[Any]) -> bytes:
+        """Parse (for the unnamed statement) + Bind + Execute + Sync: one whole request."""
+        if len(params) != len(self.params):
+            self._encode(params)  # (raises the parameter-count error)
+        values = self._values(params)
+        head = self._bind_head
+        return b"".join(
+            (
+                self._parse,
+                b"B",
+                _I32.pack(len(head) + len(values) + len(self._bind_tail) + 4),
+                head,
+                values,
+                self._bind_tail,
+                _EXECUTE_ALL_SYNC,
+            )
+        )
+
     def _encode(self, params: Sequence[Any], portal: str = "", execute: bool = True) -> bytes:
         """Parse (for the unnamed statement) + Bind (+ Execute), without Sync."""
         if len(params) != len(self.params):
@@ -261,6 +279,7 @@ class Statement:
 
 
 _EXECUTE_ALL = fe.encode_execute("", 0)
+_EXECUTE_ALL_SYNC = _EXECUTE_ALL + fe.SYNC
 #: Parameter sets encoded per part of a big executemany batch.
 _BATCH_CHUNK = 2000
 #: Ends a batch that must not take effect: Execute of a portal that does not exist.
@@ -569,14 +588,8 @@ class Client(Queries):
     ) -> Request:
         """Send one request and wait for its outcome; on cancellation, abandon it."""
         driver = self._driver
-        proto = self._proto
-        if (
-            driver._cancel_done is None
-            and proto.open_request is None
-            and (self._holder is None or self._holder is holder)
-            and not (proto.in_flight and (req.exclusive or proto.exclusive_pending))
-        ):
-            driver.send(data, req, True)  # may go now: no coroutine for _submit
+        if self._may_send_now(req, holder):
+            driver.send(data, req, True)  # no coroutine for _submit
         else:
             await self._submit(data, req, holder, direct=True)
         try:
@@ -585,6 +598,16 @@ class Client(Queries):
             driver.abandon(req)
             raise
         return req
+
+    def _may_send_now(self, req: Request, holder: object | None) -> bool:
+        """True when nothing makes *req* wait before it is sent (see _submit)."""
+        proto = self._proto
+        return (
+            self._driver._cancel_done is None
+            and proto.open_request is None
+            and (self._holder is None or self._holder is holder)
+            and not (proto.in_flight and (req.exclusive or proto.exclusive_pending))
+        )
 
     async def _wait_released(self) -> None:
         if self._holder_task == _current_task_id():
@@ -719,7 +742,7 @@ class Client(Queries):
         else:
             stmt = await self._statement(sql, holder)
         for attempt in (0, 1):
-            data = stmt._encode(params) + fe.SYNC
+            data = stmt._request(params)
             factory = stmt._row_factory
             req = Request(row_factory=factory, exclusive=stmt.exclusive)
             if factory is None:

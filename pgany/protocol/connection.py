@@ -48,7 +48,7 @@ from pgany.protocol.messages import (
     RowDescription,
     decode_backend,
 )
-from pgany.protocol.pipeline import Request
+from pgany.protocol.pipeline import Request, Result
 from pgany.protocol.state import TRANSITIONS, Kind, Phase, StateMachine, kind_of_type_byte
 
 __all__ = [
@@ -75,11 +75,28 @@ class Connected:
     """Startup finished: the session is ready for requests."""
 
 
-@dataclass(frozen=True, slots=True)
 class RequestDone:
-    """A request finished (successfully or not): see its ``error`` and ``results``."""
+    """A request finished (successfully or not): see its ``error`` and ``results``.
 
-    request: Request
+    Read-only by convention (one is made per request: a plain class is a third
+    of a frozen dataclass's cost to create).
+    """
+
+    __slots__ = ("request",)
+
+    def __init__(self, request: Request) -> None:
+        self.request: Final = request
+
+    def __repr__(self) -> str:
+        return f"RequestDone(request={self.request!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not RequestDone:
+            return NotImplemented
+        return self.request is other.request
+
+    def __hash__(self) -> int:
+        return hash((RequestDone, id(self.request)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +138,10 @@ _EMPTY_IN_BUSY = frozenset(
     )
     if TRANSITIONS.get((Phase.BUSY, kind)) is Phase.BUSY
 )
+
+#: BUSY's next phase at a ReadyForQuery (nothing more queued / more queued).
+_AFTER_Z = TRANSITIONS[(Phase.BUSY, Kind.READY_FOR_QUERY)]
+_AFTER_Z_MORE = TRANSITIONS[(Phase.BUSY, Kind.READY_FOR_QUERY_MORE)]
 
 _TXN_STATUS = {"I": "idle", "T": "in_transaction", "E": "failed"}
 
@@ -378,7 +399,10 @@ class Connection:
                             # A run of rows, framing and all, decoded by the request's decoder.
                             rows, after = run(view, pos, size)
                             if rows:
-                                req.current().rows.extend(rows)
+                                result = req._current
+                                if result is None:
+                                    result = req._current = Result(req.row_description)
+                                result.rows.extend(rows)
                                 pos = after
                                 continue
                         buf._pos = end
@@ -402,7 +426,7 @@ class Connection:
                                 tag = data[start : end - 1].decode("utf-8")
                             except UnicodeDecodeError:
                                 break
-                            self._queue[0].finish_statement(tag)
+                            self._queue[0].finish_tag(tag)
                             pos = end
                             continue
                         break
@@ -411,11 +435,8 @@ class Connection:
                         if status in "ITE":
                             buf._pos = end
                             queue = self._queue
-                            state.apply(
-                                Kind.READY_FOR_QUERY_MORE
-                                if len(queue) > 1
-                                else Kind.READY_FOR_QUERY
-                            )
+                            # (the table's transitions, looked up once: _AFTER_Z*)
+                            state.phase = _AFTER_Z_MORE if len(queue) > 1 else _AFTER_Z
                             self.transaction_status_code = status
                             req = queue.popleft()
                             if req.exclusive:

@@ -179,6 +179,20 @@ class Request:
             if self.row_factory_for is not None:
                 self.row_factory = None
 
+    def finish_tag(self, tag: str) -> None:
+        """:meth:`finish_statement` for a plain CommandComplete (the hot path)."""
+        result = self._current
+        if result is None:
+            result = Result(self.row_description)
+        else:
+            self._current = None
+        result.tag = tag
+        self.results.append(result)
+        if self.simple:
+            self.row_description = None
+            if self.row_factory_for is not None:
+                self.row_factory = None
+
     def set_error(self, error: BaseException) -> None:
         if self.error is None:
             self.error = error
