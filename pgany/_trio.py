@@ -1,13 +1,18 @@
-"""A socket stream for trio that reads into one buffer and waits only when it must.
+"""A socket stream for trio that reads into one buffer.
 
 anyio's trio stream goes through ``trio.SocketStream``: every receive first
 tries the socket, and when that works yields to the scheduler anyway (trio's
 rule that every call is a schedule point); when it doesn't, it waits and
-tries again. This stream tries the socket once, reads into a buffer made
-once (``recv_into``), and yields to the scheduler only when it has to wait
-for the socket, or after :data:`YIELD_EVERY` bytes read without waiting
-(so that a fast server cannot starve the other tasks). It is the same
-:class:`anyio.abc.SocketStream` as far as the rest of pgany is concerned.
+tries again. This stream yields first, then reads into a buffer made once
+(``recv_into``), and waits for the socket only when it is empty.
+
+Yielding *before* reading matters when many tasks share the connection: the
+tasks the last read woke up run (and queue their next queries) while the
+server answers, so the next read takes many answers at once instead of the
+one or two that arrived meanwhile (PostgreSQL sends each answer as soon as it
+is ready). It also keeps a fast server from starving the other tasks. It is
+the same :class:`anyio.abc.SocketStream` as far as the rest of pgany is
+concerned.
 
 Only :mod:`pgany._connect` creates one, on trio (see :mod:`pgany._aio` for
 asyncio's counterpart).
@@ -28,8 +33,6 @@ __all__ = ["TrioSocketStream", "open_socket"]
 
 #: Bytes a receive may read at once.
 READ_SIZE = 256 * 1024
-#: Bytes read without waiting for the socket after which a receive yields.
-YIELD_EVERY = 1024 * 1024
 
 
 class TrioSocketStream(anyio.abc.SocketStream):
@@ -40,7 +43,6 @@ class TrioSocketStream(anyio.abc.SocketStream):
         self._view = memoryview(bytearray(READ_SIZE))
         self._closed = False
         self._eof = False
-        self._unyielded = 0
         self._receiving = False
 
     @property
@@ -54,13 +56,13 @@ class TrioSocketStream(anyio.abc.SocketStream):
         try:
             view = self._view if max_bytes >= READ_SIZE else self._view[:max_bytes]
             sock = self._sock
+            await trio.lowlevel.cancel_shielded_checkpoint()  # (see the module's text)
             while True:
                 if self._closed:
                     raise anyio.ClosedResourceError
                 try:
                     n = sock.recv_into(view)
                 except (BlockingIOError, InterruptedError):
-                    self._unyielded = 0
                     await self._wait(trio.lowlevel.wait_readable)
                     continue
                 except OSError as exc:
@@ -68,12 +70,7 @@ class TrioSocketStream(anyio.abc.SocketStream):
                 break
             if n == 0:
                 raise anyio.EndOfStream
-            data = bytes(view[:n])
-            self._unyielded += n
-            if self._unyielded >= YIELD_EVERY:
-                self._unyielded = 0
-                await trio.lowlevel.cancel_shielded_checkpoint()
-            return data
+            return bytes(view[:n])
         finally:
             self._receiving = False
 

@@ -28,6 +28,39 @@ async def test_fifty_tasks_share_one_client(client: pgany.Client) -> None:
     assert results == {i: i * 2 for i in range(50)}
 
 
+async def test_many_tasks_answers_are_read_many_at_a_time(
+    client: pgany.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With 50 tasks pipelining, one read takes many answers, not one or two.
+
+    PostgreSQL sends each answer as soon as it is ready; a reader that reads
+    again at once (before the tasks it just woke have run) gets one or two
+    answers per read, and pays a read, a parse and a scheduler round for each.
+    """
+    from pgany import _driver
+
+    reads = 0
+    feed = _driver.Driver._feed
+
+    def counting_feed(self: _driver.Driver, data: bytes) -> bool:
+        nonlocal reads
+        reads += 1
+        return feed(self, data)
+
+    stmt = await client.prepare("SELECT $1::int")
+    monkeypatch.setattr(_driver.Driver, "_feed", counting_feed)
+    queries = 50 * 40
+
+    async def worker(t: int) -> None:
+        for i in range(t, queries, 50):
+            assert await client.query_value(stmt, i) == i
+
+    async with anyio.create_task_group() as tg:
+        for t in range(50):
+            tg.start_soon(worker, t)
+    assert queries / reads >= 5, f"{queries} answers took {reads} reads"
+
+
 async def test_error_in_one_request_fails_only_it(client: pgany.Client) -> None:
     outcomes: dict[int, object] = {}
 
