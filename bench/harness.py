@@ -18,6 +18,7 @@ import json
 import os
 import platform
 import statistics
+import struct
 import subprocess
 import sys
 import time
@@ -300,7 +301,8 @@ def render(report: dict[str, Any], cells: dict[str, dict[str, Cell]]) -> str:
         + (" (--quick: small sizes, not for comparison)" if meta["quick"] else ""),
         f"PostgreSQL {meta['server_version']} ({meta['server']}); "
         f"Python {meta['python']}; {meta['pinning']}; load average {meta['load_before']} "
-        f"before, {meta['load_after']} after",
+        f"before, {meta['load_after']} after; cores' wake-up latency: "
+        f"{meta.get('cpu_latency', '?')}",
         "drivers: " + ", ".join(f"{d} {v}" for d, v in report["versions"].items() if v),
         "",
         "Rates (higher is better)",
@@ -397,6 +399,32 @@ def _select_drivers(text: str | None) -> list[str]:
     return [c for c in COLUMNS if c in chosen]
 
 
+@contextlib.contextmanager
+def cpu_latency_limit(microseconds: int | None) -> Iterator[str]:
+    """Ask Linux to keep every core's wake-up latency under *microseconds*.
+
+    Writing to ``/dev/cpu_dma_latency`` (root; held while the file stays open)
+    keeps idle cores out of deep sleep states, the usual setting for latency
+    measurements. On a virtual machine whose idle cores halt, waking a halted
+    core adds several microseconds to every round trip, and a client that
+    computes less per query (so goes idle more often) pays it more often: the
+    limit takes that cost out, for every driver alike. Yields what was done.
+    """
+    if microseconds is None:
+        yield "the machine's own (see --cpu-latency)"
+        return
+    try:
+        fd = os.open("/dev/cpu_dma_latency", os.O_WRONLY)
+    except OSError as exc:
+        yield f"the machine's own (could not limit it: {exc})"
+        return
+    try:
+        os.write(fd, struct.pack("i", microseconds))
+        yield f"at most {microseconds} us (/dev/cpu_dma_latency held)"
+    finally:
+        os.close(fd)
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
@@ -421,6 +449,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--no-pin", action="store_true", help="do not pin client and server")
     parser.add_argument(
+        "--cpu-latency",
+        type=int,
+        metavar="US",
+        help="keep idle cores' wake-up latency under US microseconds while it runs "
+        "(Linux, root: /dev/cpu_dma_latency; 0 keeps them from sleeping)",
+    )
+    parser.add_argument(
         "--timeout", type=float, default=900, help="seconds one worker may take (default 900)"
     )
     args = parser.parse_args(argv)
@@ -444,7 +479,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     load_before = _load()
     cells: dict[str, dict[str, Cell]] = {}
-    with server(args) as srv:
+    with cpu_latency_limit(args.cpu_latency) as cpu_latency, server(args) as srv:
+        log(f"wake-up latency: {cpu_latency}")
         pinning = "no pinning (--no-pin)" if args.no_pin else "no pinning (fewer than 2 cores)"
         split = None if args.no_pin else split_cpus()
         if split is not None:
@@ -524,6 +560,7 @@ def main(argv: list[str] | None = None) -> int:
             "server": srv.source,
             "server_version": setup.get("server_version", "?").split()[0],
             "pinning": pinning,
+            "cpu_latency": cpu_latency,
             "cpus": os.cpu_count(),
             "load_before": load_before,
             "load_after": _load(),
