@@ -143,6 +143,11 @@ _EMPTY_IN_BUSY = frozenset(
 _AFTER_Z = TRANSITIONS[(Phase.BUSY, Kind.READY_FOR_QUERY)]
 _AFTER_Z_MORE = TRANSITIONS[(Phase.BUSY, Kind.READY_FOR_QUERY_MORE)]
 
+#: The next phase when a request is sent, by phase (from the table).
+_AFTER_REQUEST = {
+    phase: nxt for (phase, kind), nxt in TRANSITIONS.items() if kind is Kind.REQUEST
+}
+
 _TXN_STATUS = {"I": "idle", "T": "in_transaction", "E": "failed"}
 
 
@@ -291,7 +296,12 @@ class Connection:
         """
         if self.open_request is not None:
             raise InterfaceError("another request is still being sent")
-        self._state.apply(Kind.REQUEST)
+        state = self._state
+        nxt = _AFTER_REQUEST.get(state.phase)
+        if nxt is None:
+            state.apply(Kind.REQUEST)  # (raises: no request in this phase)
+        else:
+            state.phase = nxt
         self._out += data
         self._queue.append(request)
         if request.exclusive:
