@@ -144,9 +144,7 @@ _AFTER_Z = TRANSITIONS[(Phase.BUSY, Kind.READY_FOR_QUERY)]
 _AFTER_Z_MORE = TRANSITIONS[(Phase.BUSY, Kind.READY_FOR_QUERY_MORE)]
 
 #: The next phase when a request is sent, by phase (from the table).
-_AFTER_REQUEST = {
-    phase: nxt for (phase, kind), nxt in TRANSITIONS.items() if kind is Kind.REQUEST
-}
+_AFTER_REQUEST = {phase: nxt for (phase, kind), nxt in TRANSITIONS.items() if kind is Kind.REQUEST}
 
 _TXN_STATUS = {"I": "idle", "T": "in_transaction", "E": "failed"}
 
