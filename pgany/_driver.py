@@ -508,7 +508,7 @@ class Driver:
                 if event is NEED_DATA:
                     break
                 if type(event) is RequestDone:
-                    req = event.request
+                    req = event.request  # (_resolve, inlined: once per query)
                     waiter = req.waiter
                     if waiter is not None:
                         waiter.set()

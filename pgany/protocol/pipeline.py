@@ -169,17 +169,11 @@ class Request:
         self, tag: str | None, *, empty: bool = False, suspended: bool = False
     ) -> None:
         result = self.current()
-        result.tag = tag
         result.empty = empty
         result.suspended = suspended
-        self.results.append(result)
-        self._current = None
-        if self.simple:
-            self.row_description = None
-            if self.row_factory_for is not None:
-                self.row_factory = None
+        self.finish_tag(tag)
 
-    def finish_tag(self, tag: str) -> None:
+    def finish_tag(self, tag: str | None) -> None:
         """:meth:`finish_statement` for a plain CommandComplete (the hot path)."""
         result = self._current
         if result is None:
