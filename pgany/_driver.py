@@ -109,12 +109,15 @@ class Driver:
         self._waiter = waiter_factory()
         self._on_notice = on_notice
         self._wake_writer = anyio.Event()
+        self._writer_started = False
         self._drained: anyio.Event | None = None
         self._finished = anyio.Event()
         self._scope: anyio.CancelScope | None = None
         #: Why the connection is unusable (``None`` while it works).
         self.closed_error: ConnectionClosed | None = None
         self._closing = False
+        # Set once close() has sent Terminate itself: the loops just return.
+        self._done = False
         self.notifications: deque[Notification] = deque(maxlen=notification_buffer)
         self.notifications_dropped = 0
         self._notify_event: anyio.Event | None = None
@@ -282,6 +285,16 @@ class Driver:
         event = self._wake_writer
         if not event.is_set():
             event.set()
+            if not self._writer_started and self._tg is not None:
+                self._start_writer(self._tg)
+
+    def _start_writer(self, tg: anyio.abc.TaskGroup) -> None:
+        # The writer task starts the first time something has to go through it:
+        # a connection whose requests never overlap (each is sent from its
+        # caller's task, see send()) never has one, nor pays for starting and
+        # stopping it.
+        self._writer_started = True
+        tg.start_soon(self._writer)
 
     def abandon(self, request: Request) -> None:
         """The caller stopped waiting for *request*: its results will be discarded.
@@ -363,9 +376,16 @@ class Driver:
                     and self._scope is not None
                     and self._send_terminate_now()
                 ):
-                    # Terminate is out: nothing more to send or read. Stop the loops
-                    # now rather than through the writer (a few scheduler rounds less).
-                    self._scope.cancel()
+                    # Terminate is out: nothing more to send or read. The loops
+                    # return when woken (cheaper than cancelling them); a reader
+                    # inside receive() is cancelled.
+                    self._done = True
+                    if self._writer_started:
+                        self._wake_writer.set()
+                    if self._unpark is not None:
+                        self._unpark.set()
+                    elif self._reading:
+                        self._scope.cancel()
                 else:
                     self._wake()
             elif self._scope is not None:
@@ -400,9 +420,11 @@ class Driver:
             async with anyio.create_task_group() as tg:
                 self._scope = tg.cancel_scope
                 self._tg = tg
-                tg.start_soon(self._writer)
+                if self._wake_writer.is_set():  # (woken before the task started)
+                    self._start_writer(tg)
                 await self._reader()
-                tg.cancel_scope.cancel()
+                if not self._done:
+                    tg.cancel_scope.cancel()
         finally:
             self._tg = None
             if self.closed_error is None:
@@ -425,6 +447,8 @@ class Driver:
             return
         may_park = True
         while True:
+            if self._done:
+                return
             if self.closed_error is not None and not self._closing:
                 return  # a caller reading its result met the end of the connection
             head = proto.head
@@ -544,6 +568,8 @@ class Driver:
         stream = self.stream
         while True:
             await self._wake_writer.wait()
+            if self._done:
+                return
             self._wake_writer = self._event_cls()
             self._writing = True
             try:

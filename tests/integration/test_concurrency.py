@@ -167,6 +167,50 @@ async def test_server_terminating_the_session(client: pgany.Client, pg_dsn: str)
     assert client.is_closed
 
 
+async def test_close_while_one_caller_reads_its_own_result(pg_dsn: str) -> None:
+    # A lone query's caller reads the socket itself (the reader task is parked):
+    # close() from another task ends its wait at once.
+    async with pgany.connect(pg_dsn) as client:
+        caught: list[BaseException] = []
+
+        async def lone() -> None:
+            try:
+                await client.query("SELECT pg_sleep(30)")
+            except pgany.ConnectionClosed as exc:
+                caught.append(exc)
+
+        with anyio.fail_after(5):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(lone)
+                await anyio.sleep(0.2)
+                await client.close()
+        assert len(caught) == 1
+        assert client.is_closed
+
+
+async def test_close_while_the_reader_watches_the_socket(pg_dsn: str) -> None:
+    # Listening, the reader task sits in a socket read: close() still returns
+    # promptly and ends the notification stream.
+    async with pgany.connect(pg_dsn) as client:
+        await client.listen("close_watch")
+        ended: list[BaseException] = []
+
+        async def consume() -> None:
+            try:
+                async for _ in client.notifications():
+                    pass
+            except pgany.ConnectionClosed as exc:
+                ended.append(exc)
+
+        with anyio.fail_after(5):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(consume)
+                await anyio.sleep(0.2)  # (longer than the reader's idle park)
+                await client.close()
+        assert len(ended) == 1
+        assert client.is_closed
+
+
 async def test_close_while_queries_wait(pg_dsn: str) -> None:
     async with pgany.connect(pg_dsn) as client:
         errors: list[BaseException] = []
