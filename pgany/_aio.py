@@ -19,6 +19,8 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections import deque
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import anyio
 import anyio.abc
@@ -133,10 +135,19 @@ class AsyncioSocketStream(anyio.abc.SocketStream):
         self._protocol = protocol
         self._loop = loop
         self._closed = False
+        self._extras: Mapping[Any, Callable[[], Any]] | None = None
 
     @property
     def _raw_socket(self) -> socket.socket:
         return self._sock
+
+    @property
+    def extra_attributes(self) -> Mapping[Any, Callable[[], Any]]:
+        # anyio's makes a new mapping, and asks the kernel for the peer's
+        # address, on every extra() call: made once here.
+        if self._extras is None:
+            self._extras = super().extra_attributes
+        return self._extras
 
     async def receive(self, max_bytes: int = 65536) -> bytes:
         protocol = self._protocol

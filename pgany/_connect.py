@@ -263,8 +263,13 @@ class _NextAddress(Exception):
 
 async def _resolve(host: HostSpec) -> list[str]:
     target = host.hostaddr or host.host
+    # An IP address needs no resolving (and no trip to a worker thread).
     try:
-        # An IP address needs no resolving (and no trip to a worker thread).
+        socket.inet_pton(socket.AF_INET, target)  # (the usual case, checked fast)
+        return [target]
+    except (OSError, ValueError):
+        pass
+    try:
         return [ipaddress.ip_address(target).compressed]
     except ValueError:
         pass
@@ -424,7 +429,8 @@ def _check_peer(stream: anyio.abc.SocketStream, required: str) -> None:
 
 def _set_keepalives(stream: anyio.abc.SocketStream, config: Config) -> None:
     sock: socket.socket = stream.extra(anyio.abc.SocketAttribute.raw_socket)
-    options: list[tuple[int, int, int]] = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+    # (TCP_NODELAY is set where the socket is made, by pgany's streams as by anyio's)
+    options: list[tuple[int, int, int]] = []
     if config.keepalives:
         options.append((socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1))
         for value, name in (

@@ -105,13 +105,14 @@ class Driver:
         self._writing = False
         # The backend's own Event class: creating one skips anyio's backend lookup.
         self._event_cls: type[anyio.Event] = type(anyio.Event())
+        event_cls = self._event_cls
         # What a request's caller sleeps on (lighter than an anyio.Event).
         self._waiter = waiter_factory()
         self._on_notice = on_notice
-        self._wake_writer = anyio.Event()
+        self._wake_writer = event_cls()
         self._writer_started = False
         self._drained: anyio.Event | None = None
-        self._finished = anyio.Event()
+        self._finished = event_cls()
         self._scope: anyio.CancelScope | None = None
         #: Why the connection is unusable (``None`` while it works).
         self.closed_error: ConnectionClosed | None = None
@@ -373,18 +374,18 @@ class Driver:
                     self._sock is not None
                     and not self._writing
                     and not self._pending
-                    and self._scope is not None
                     and self._send_terminate_now()
                 ):
                     # Terminate is out: nothing more to send or read. The loops
-                    # return when woken (cheaper than cancelling them); a reader
+                    # return when woken (cheaper than cancelling them), or at
+                    # once if the connection task has not started yet; a reader
                     # inside receive() is cancelled.
                     self._done = True
                     if self._writer_started:
                         self._wake_writer.set()
                     if self._unpark is not None:
                         self._unpark.set()
-                    elif self._reading:
+                    elif self._reading and self._scope is not None:
                         self._scope.cancel()
                 else:
                     self._wake()
@@ -392,6 +393,9 @@ class Driver:
                 # Already broken or ended: nothing to say to the server, nothing to read.
                 self._scope.cancel()
         with anyio.CancelScope(shield=True):
+            if self._done:  # (the loops return as soon as they run: no time limit needed)
+                await self._finished.wait()
+                return
             with anyio.move_on_after(CLOSE_TIMEOUT):
                 await self._finished.wait()
             if not self._finished.is_set() and self._scope is not None:
@@ -417,14 +421,15 @@ class Driver:
     async def run(self) -> None:
         """Run the reader and writer until the connection ends."""
         try:
-            async with anyio.create_task_group() as tg:
-                self._scope = tg.cancel_scope
-                self._tg = tg
-                if self._wake_writer.is_set():  # (woken before the task started)
-                    self._start_writer(tg)
-                await self._reader()
-                if not self._done:
-                    tg.cancel_scope.cancel()
+            if not self._done:  # (else closed before the task started: just clean up)
+                async with anyio.create_task_group() as tg:
+                    self._scope = tg.cancel_scope
+                    self._tg = tg
+                    if self._wake_writer.is_set():  # (woken before the task started)
+                        self._start_writer(tg)
+                    await self._reader()
+                    if not self._done:
+                        tg.cancel_scope.cancel()
         finally:
             self._tg = None
             if self.closed_error is None:

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 import anyio
 import anyio.abc
@@ -42,12 +43,21 @@ class TrioSocketStream(anyio.abc.SocketStream):
         self._sock = sock
         self._view = memoryview(bytearray(READ_SIZE))
         self._closed = False
+        self._extras: Mapping[Any, Callable[[], Any]] | None = None
         self._eof = False
         self._receiving = False
 
     @property
     def _raw_socket(self) -> socket.socket:
         return self._sock
+
+    @property
+    def extra_attributes(self) -> Mapping[Any, Callable[[], Any]]:
+        # anyio's makes a new mapping, and asks the kernel for the peer's
+        # address, on every extra() call: made once here.
+        if self._extras is None:
+            self._extras = super().extra_attributes
+        return self._extras
 
     async def receive(self, max_bytes: int = 65536) -> bytes:
         if self._receiving:

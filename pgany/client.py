@@ -983,12 +983,19 @@ async def run_connection(
     can't be made. The task returns when the client is closed or the server
     goes away; cancelling it closes the connection.
     """
-    from pgany._connect import open_session
-
     if isinstance(dsn_or_config, Config):
         config = dsn_or_config.replace(**params) if params else dsn_or_config
     else:
         config = Config.from_dsn(dsn_or_config, **params)
+    client = await _open_client(config)
+    task_status.started(client)
+    await client._driver.run()
+
+
+async def _open_client(config: Config) -> Client:
+    """Open a session and wrap it in a client (whose driver is not running yet)."""
+    from pgany._connect import open_session
+
     session = await open_session(config)
     raw_socket = None
     if not session.tls:
@@ -1007,9 +1014,7 @@ async def run_connection(
         notification_buffer=config.notification_buffer,
         raw_socket=raw_socket,
     )
-    client = Client(driver, config, session.host)
-    task_status.started(client)
-    await driver.run()
+    return Client(driver, config, session.host)
 
 
 run_connection.__module__ = "pgany"
@@ -1044,14 +1049,18 @@ class connect:
         tg = anyio.create_task_group()
         await tg.__aenter__()
         try:
-            client: Client = await tg.start(run_connection, self._config)
+            # Connect in this task, then start the connection task (cheaper than
+            # tg.start(run_connection), which connects in the new task and hands
+            # the client back; the same task group either way).
+            client = await _open_client(self._config)
         except BaseException:
-            # The connection task failed before it started: nothing else runs in tg.
+            # Nothing runs in tg yet.
             try:
                 await tg.__aexit__(None, None, None)
             except BaseException:
                 pass
             raise
+        tg.start_soon(client._driver.run, name=f"pgany connection {client.backend_pid}")
         self._tg = tg
         self._client = client
         return client

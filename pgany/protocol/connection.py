@@ -128,6 +128,7 @@ _R = ord("R")
 _E = ord("E")
 _C = ord("C")
 _Z = ord("Z")
+_S = ord("S")
 #: Empty messages that leave BUSY as it is, per the transition table.
 _EMPTY_IN_BUSY = frozenset(
     tb
@@ -145,6 +146,13 @@ _AFTER_Z_MORE = TRANSITIONS[(Phase.BUSY, Kind.READY_FOR_QUERY_MORE)]
 
 #: The next phase when a request is sent, by phase (from the table).
 _AFTER_REQUEST = {phase: nxt for (phase, kind), nxt in TRANSITIONS.items() if kind is Kind.REQUEST}
+
+#: Phases in which a ParameterStatus is legal and changes nothing (from the table).
+_PARAMETER_STATUS_PHASES = frozenset(
+    phase
+    for (phase, kind), nxt in TRANSITIONS.items()
+    if kind is Kind.PARAMETER_STATUS and nxt is phase
+)
 
 _TXN_STATUS = {"I": "idle", "T": "in_transaction", "E": "failed"}
 
@@ -466,6 +474,23 @@ class Connection:
                     return self._end_of_file()
                 return NEED_DATA
             type_byte, start, end = frame
+            if type_byte == _S and state.phase in _PARAMETER_STATUS_PHASES:
+                # A dozen arrive at every connect: read in place when well formed.
+                data = buf._data
+                nul = data.find(0, start, end)
+                if (
+                    start <= nul < end - 1
+                    and data[end - 1] == 0
+                    and data.find(0, nul + 1, end - 1) < 0
+                ):
+                    try:
+                        name = data[start:nul].decode("utf-8")
+                        value = data[nul + 1 : end - 1].decode("utf-8")
+                    except UnicodeDecodeError:
+                        pass  # (the general path below says what is wrong)
+                    else:
+                        self.parameters[name] = value
+                        return ParameterStatus(name, value)
             try:
                 msg = decode_backend(type_byte, buf.data[start:end])
             except ProtocolError as exc:

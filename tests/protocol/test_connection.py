@@ -684,6 +684,32 @@ def test_copy_outside_copy_in_is_refused() -> None:
     assert conn.data_to_send() == b""
 
 
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        (b"TimeZone\x00UTC", "unterminated"),
+        (b"TimeZone\x00UTC\x00extra\x00", "extra bytes"),
+        (b"TimeZone\x00\xff\xfe\x00", "not UTF-8"),
+        (b"TimeZone\x00", "unterminated"),
+    ],
+)
+def test_malformed_parameter_status_is_a_protocol_error(body: bytes, why: str) -> None:
+    conn = connected()
+    conn.receive_data(b"S" + (len(body) + 4).to_bytes(4, "big") + body)
+    with pytest.raises(pgany.ProtocolError, match=why):
+        conn.next_event()
+    assert conn.parameters["TimeZone"] == "UTC"  # (unchanged)
+
+
+def test_parameter_status_before_authentication_is_a_protocol_error() -> None:
+    conn = Connection(STARTUP)
+    conn.data_to_send()
+    conn.receive_data(server(m.ParameterStatus("TimeZone", "UTC")))
+    with pytest.raises(pgany.ProtocolError):
+        conn.next_event()
+    assert "TimeZone" not in conn.parameters
+
+
 def test_notification_and_parameter_status_while_idle_and_busy() -> None:
     conn = connected()
     note = m.NotificationResponse(99, "jobs", "\u2603")
