@@ -44,6 +44,27 @@ def on_asyncio() -> bool:
 
 #: Bytes the transport may read at once (into one buffer, allocated once).
 READ_SIZE = 256 * 1024
+#: Read buffers of closed connections, kept for the next ones (making one
+#: zero-fills 256 KiB, a good part of what opening a connection costs).
+_SPARE_VIEWS: list[memoryview] = []
+_MAX_SPARE_VIEWS = 4
+
+
+def take_read_buffer() -> memoryview:
+    """A READ_SIZE buffer for a new connection's reads (a spare one if there is one)."""
+    try:
+        return _SPARE_VIEWS.pop()
+    except IndexError:
+        return memoryview(bytearray(READ_SIZE))
+
+
+def give_back_read_buffer(view: memoryview) -> None:
+    """Keep a closed connection's read buffer for the next (nothing may read into it now)."""
+    if len(_SPARE_VIEWS) < _MAX_SPARE_VIEWS:
+        _SPARE_VIEWS.append(view)
+
+
+_NO_VIEW = memoryview(b"")
 
 
 class _Protocol(asyncio.BufferedProtocol):
@@ -56,7 +77,7 @@ class _Protocol(asyncio.BufferedProtocol):
     """
 
     def __init__(self) -> None:
-        self.view = memoryview(bytearray(READ_SIZE))
+        self.view = take_read_buffer()
         self.transport: asyncio.Transport | None = None
         self.chunks: deque[bytes] = deque()
         self.buffered = 0
@@ -92,6 +113,10 @@ class _Protocol(asyncio.BufferedProtocol):
         return True  # keep the transport open for writing; aclose() closes it
 
     def connection_lost(self, exc: Exception | None) -> None:
+        # The transport reads no more: its buffer can serve another connection
+        # (what it read was copied out in buffer_updated).
+        give_back_read_buffer(self.view)
+        self.view = _NO_VIEW
         self.lost = True
         if exc is not None:
             self.error = exc

@@ -30,10 +30,13 @@ import anyio.abc
 import trio
 import trio.lowlevel
 
+from pgany import _aio
+from pgany._aio import give_back_read_buffer, take_read_buffer
+
 __all__ = ["TrioSocketStream", "open_socket"]
 
 #: Bytes a receive may read at once.
-READ_SIZE = 256 * 1024
+READ_SIZE = _aio.READ_SIZE
 
 
 class TrioSocketStream(anyio.abc.SocketStream):
@@ -41,7 +44,7 @@ class TrioSocketStream(anyio.abc.SocketStream):
 
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
-        self._view = memoryview(bytearray(READ_SIZE))
+        self._view = take_read_buffer()
         self._closed = False
         self._extras: Mapping[Any, Callable[[], Any]] | None = None
         self._eof = False
@@ -123,6 +126,9 @@ class TrioSocketStream(anyio.abc.SocketStream):
             self._closed = True
             trio.lowlevel.notify_closing(self._sock)  # wakes a task waiting on it
             self._sock.close()
+            # A receive() still running checks _closed before it reads again.
+            give_back_read_buffer(self._view)
+            self._view = memoryview(b"")
         await trio.lowlevel.checkpoint()
 
 

@@ -173,6 +173,36 @@ async def test_aclose_wakes_a_waiting_receive() -> None:
             assert len(errors) == 1
 
 
+async def test_a_closed_streams_read_buffer_serves_the_next_one() -> None:
+    # Making a 256 KiB read buffer per connection costs a good part of a
+    # connect: a closed stream's buffer goes to the next stream opened.
+    async def handler(s: anyio.abc.SocketStream) -> None:
+        await s.send(b"first answer")
+        await until_client_closes(s)
+
+    async def handler2(s: anyio.abc.SocketStream) -> None:
+        await s.send(b"second")
+        await until_client_closes(s)
+
+    _aio._SPARE_VIEWS.clear()
+    with anyio.fail_after(LIMIT):
+        async with peer(handler) as host:
+            stream = await connect(host)
+            first = await receive_exactly(stream, 12)
+            await stream.aclose()
+            await anyio.sleep(0.01)  # (asyncio lets go of the buffer a loop turn later)
+        assert len(_aio._SPARE_VIEWS) == 1
+        spare = _aio._SPARE_VIEWS[0]
+        async with peer(handler2) as host:
+            async with await connect(host) as stream:
+                assert _aio._SPARE_VIEWS == []  # taken by the new stream
+                assert await receive_exactly(stream, 6) == b"second"
+        assert first == b"first answer"  # (what was read is a copy: untouched)
+        await anyio.sleep(0.01)
+        assert _aio._SPARE_VIEWS and _aio._SPARE_VIEWS[0] is spare
+    _aio._SPARE_VIEWS.clear()
+
+
 async def test_reset_by_peer_is_broken_or_end() -> None:
     async def handler(s: anyio.abc.SocketStream) -> None:
         raw = s.extra(anyio.abc.SocketAttribute.raw_socket)
