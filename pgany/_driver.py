@@ -5,7 +5,8 @@ group the user can see (``pgany.connect`` or the user's own, through
 ``pgany.run_connection``) and runs two loops: the reader reads the socket in
 large chunks, feeds the protocol core and resolves each finished request's
 waiter; the writer sends whatever the core has queued, in one send per
-wake-up, so requests issued while the socket is busy are coalesced.
+wake-up, so requests issued while the socket is busy are coalesced. The
+writer task starts on first use: a lone request is written by its caller.
 
 The driver makes no protocol decision: those live in :mod:`pgany.protocol`.
 Transport errors are translated here, once, into :class:`~pgany.ConnectionClosed`
