@@ -14,7 +14,7 @@ from __future__ import annotations
 import struct
 from collections.abc import AsyncIterable, Iterable, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
 import anyio
 
@@ -40,6 +40,8 @@ __all__ = [
 CHUNK_SIZE = 64 * 1024
 #: Seconds the end of an aborted COPY may take before the connection is closed.
 END_TIMEOUT = 10.0
+#: What a COPY context gives on entering (CopyIn or CopyOut).
+_End = TypeVar("_End")
 
 _COPY_DATA_HEADER = struct.Struct("!cI")
 _I16 = struct.Struct("!h")
@@ -193,22 +195,36 @@ class _Aborted(Exception):
     pass
 
 
-class CopyInContext:
-    """The async context manager :meth:`Client.copy_in` returns."""
+class _CopyContext(Generic[_End]):
+    """What CopyInContext and CopyOutContext share: start the COPY on entering."""
 
-    __module__ = "pgany.copy"
-    __slots__ = ("_client", "_holder", "_sink", "_sql")
+    __slots__ = ("_client", "_end", "_holder", "_sql")
+    _direction: ClassVar[Literal["in", "out"]]
 
     def __init__(self, client: Client, sql: str, holder: object | None) -> None:
         self._client = client
         self._sql = sql
         self._holder = holder
-        self._sink: CopyIn | None = None
+        self._end: _End | None = None
 
-    async def __aenter__(self) -> CopyIn:
-        req = await _start_copy(self._client, self._sql, "in", self._holder)
-        self._sink = CopyIn(self._client, req)
-        return self._sink
+    async def __aenter__(self) -> _End:
+        req = await _start_copy(self._client, self._sql, self._direction, self._holder)
+        end = self._end = self._wrap(req)
+        return end
+
+    def _wrap(self, req: Request) -> _End:
+        raise NotImplementedError
+
+
+class CopyInContext(_CopyContext["CopyIn"]):
+    """The async context manager :meth:`Client.copy_in` returns."""
+
+    __module__ = "pgany.copy"
+    __slots__ = ()
+    _direction = "in"
+
+    def _wrap(self, req: Request) -> CopyIn:
+        return CopyIn(self._client, req)
 
     async def __aexit__(
         self,
@@ -216,7 +232,7 @@ class CopyInContext:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool:
-        sink = self._sink
+        sink = self._end
         assert sink is not None
         if exc_type is None:
             await sink._finish()
@@ -286,22 +302,15 @@ class CopyOut:
         return b"".join([chunk async for chunk in self])
 
 
-class CopyOutContext:
+class CopyOutContext(_CopyContext["CopyOut"]):
     """The async context manager :meth:`Client.copy_out` returns."""
 
     __module__ = "pgany.copy"
-    __slots__ = ("_client", "_holder", "_source", "_sql")
+    __slots__ = ()
+    _direction = "out"
 
-    def __init__(self, client: Client, sql: str, holder: object | None) -> None:
-        self._client = client
-        self._sql = sql
-        self._holder = holder
-        self._source: CopyOut | None = None
-
-    async def __aenter__(self) -> CopyOut:
-        req = await _start_copy(self._client, self._sql, "out", self._holder)
-        self._source = CopyOut(self._client, req)
-        return self._source
+    def _wrap(self, req: Request) -> CopyOut:
+        return CopyOut(self._client, req)
 
     async def __aexit__(
         self,
@@ -309,7 +318,7 @@ class CopyOutContext:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool:
-        source = self._source
+        source = self._end
         assert source is not None
         req = source._req
         if not req.done:
