@@ -25,7 +25,7 @@ from typing import Any
 import anyio
 import anyio.abc
 
-__all__ = ["AsyncioSocketStream", "on_asyncio", "open_socket"]
+__all__ = ["AsyncioSocketStream", "SocketStreamBase", "on_asyncio", "open_socket"]
 
 #: Bytes received but not taken above which the transport stops reading.
 HIGH_WATER = 1024 * 1024
@@ -145,7 +145,26 @@ class _Protocol(asyncio.BufferedProtocol):
                 waiter.set_result(None)
 
 
-class AsyncioSocketStream(anyio.abc.SocketStream):
+class SocketStreamBase(anyio.abc.SocketStream):
+    """What pgany's socket streams share: the socket, and its attributes made once."""
+
+    _sock: socket.socket
+    _extras: Mapping[Any, Callable[[], Any]] | None = None
+
+    @property
+    def _raw_socket(self) -> socket.socket:
+        return self._sock
+
+    @property
+    def extra_attributes(self) -> Mapping[Any, Callable[[], Any]]:
+        # anyio's makes a new mapping, and asks the kernel for the peer's
+        # address, on every extra() call: made once here.
+        if self._extras is None:
+            self._extras = super().extra_attributes
+        return self._extras
+
+
+class AsyncioSocketStream(SocketStreamBase):
     """A connected TCP or Unix-domain socket on asyncio (see the module's text)."""
 
     def __init__(
@@ -160,19 +179,6 @@ class AsyncioSocketStream(anyio.abc.SocketStream):
         self._protocol = protocol
         self._loop = loop
         self._closed = False
-        self._extras: Mapping[Any, Callable[[], Any]] | None = None
-
-    @property
-    def _raw_socket(self) -> socket.socket:
-        return self._sock
-
-    @property
-    def extra_attributes(self) -> Mapping[Any, Callable[[], Any]]:
-        # anyio's makes a new mapping, and asks the kernel for the peer's
-        # address, on every extra() call: made once here.
-        if self._extras is None:
-            self._extras = super().extra_attributes
-        return self._extras
 
     async def receive(self, max_bytes: int = 65536) -> bytes:
         protocol = self._protocol

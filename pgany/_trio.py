@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 import anyio
 import anyio.abc
@@ -39,28 +38,15 @@ __all__ = ["TrioSocketStream", "open_socket"]
 READ_SIZE = _aio.READ_SIZE
 
 
-class TrioSocketStream(anyio.abc.SocketStream):
+class TrioSocketStream(_aio.SocketStreamBase):
     """A connected TCP or Unix-domain socket on trio (see the module's text)."""
 
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
         self._view = take_read_buffer()
         self._closed = False
-        self._extras: Mapping[Any, Callable[[], Any]] | None = None
         self._eof = False
         self._receiving = False
-
-    @property
-    def _raw_socket(self) -> socket.socket:
-        return self._sock
-
-    @property
-    def extra_attributes(self) -> Mapping[Any, Callable[[], Any]]:
-        # anyio's makes a new mapping, and asks the kernel for the peer's
-        # address, on every extra() call: made once here.
-        if self._extras is None:
-            self._extras = super().extra_attributes
-        return self._extras
 
     async def receive(self, max_bytes: int = 65536) -> bytes:
         if self._receiving:
