@@ -18,6 +18,7 @@ from __future__ import annotations
 import gc
 import logging
 import socket
+import struct
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -47,6 +48,12 @@ WRITE_HIGH_WATER = 4 * 1024 * 1024
 CANCEL_TIMEOUT = 5.0
 #: Seconds close() waits for Terminate to be sent before it drops the socket.
 CLOSE_TIMEOUT = 5.0
+#: Most seconds a closing connection spends on the CancelRequest that stops
+#: the server's work on the requests it had in flight (less if
+#: ``connect_timeout`` is less; see Driver._stop_server_work).
+CLOSE_CANCEL_TIMEOUT = 2.0
+#: SO_LINGER on, zero seconds: closing the socket resets the connection.
+_LINGER_RESET = struct.pack("ii", 1, 0)
 #: Seconds the reader task leaves an idle socket to callers that read their own
 #: results, before it watches the socket itself (see Driver.wait).
 IDLE_PARK = 0.05
@@ -127,6 +134,12 @@ class Driver:
         self._tg: anyio.abc.TaskGroup | None = None
         #: Sends a CancelRequest for this session (set by the client).
         self.canceller: Callable[[], Awaitable[None]] | None = None
+        #: Seconds allowed for the CancelRequest sent when the connection ends
+        #: with requests in flight (set by the client from connect_timeout).
+        self.close_cancel_timeout = CLOSE_CANCEL_TIMEOUT
+        # Set when the connection ends with requests in flight that the server
+        # may still be running: the connection task then stops them as it ends.
+        self._stop_work = False
         self._cancel_done: anyio.Event | None = None
         self._consumed: anyio.Event | None = None
         self._request_closed: anyio.Event | None = None
@@ -361,10 +374,26 @@ class Driver:
             await self._notify_event.wait()
 
     async def aclose(self) -> None:
-        """Send Terminate, close the socket and wait for the loops to stop."""
+        """Send Terminate, close the socket and wait for the loops to stop.
+
+        With requests in flight, the server is asked to stop them instead
+        (see :meth:`_stop_server_work`): a Terminate would wait behind them.
+        """
         if not self._closing:
             self._closing = True
-            if self.closed_error is None:
+            if self.closed_error is None and self.proto.in_flight and self.canceller is not None:
+                self._mark_closed(ConnectionClosed("the connection is closed"), cause=None)
+                assert self.closed_error is not None
+                self._stop_work = True
+                for req in self.proto.fail_all(self.closed_error):
+                    self._resolve(req)
+                self._wake_all()
+                # The connection task ends at once (or as soon as it starts)
+                # and stops the server's work on its way out.
+                self._done = True
+                if self._scope is not None:
+                    self._scope.cancel()
+            elif self.closed_error is None:
                 self._mark_closed(ConnectionClosed("the connection is closed"), cause=None)
                 self.proto.terminate()
                 assert self.closed_error is not None
@@ -434,16 +463,58 @@ class Driver:
         finally:
             self._tg = None
             if self.closed_error is None:
+                # Cancelled from outside (the task group running the connection):
+                # what the server runs for us is stopped too.
+                if self.proto.in_flight:
+                    self._stop_work = True
                 self._mark_closed(ConnectionClosed("the connection task stopped"), cause=None)
             for req in self.proto.fail_all(self.closed_error or ConnectionClosed("closed")):
                 self._resolve(req)
             self._wake_all()
             with anyio.CancelScope(shield=True):
+                stop_work = self._stop_work and self.canceller is not None
+                if stop_work:
+                    self._reset_on_close()
                 try:
                     await self.stream.aclose()
                 except Exception:  # the socket is already gone: nothing to report
                     pass
+                if stop_work:
+                    await self._stop_server_work()
             self._finished.set()
+
+    def _reset_on_close(self) -> None:
+        """Make closing the socket reset the TCP connection (RST, not FIN).
+
+        The server learns of a closed connection only when it next writes to
+        it; after a FIN, that first write still succeeds and the backend goes
+        on to the next request it has already read, while after a reset it
+        fails and the backend ends.
+        """
+        try:
+            sock = self.stream.extra(anyio.abc.SocketAttribute.raw_socket, None)
+            if isinstance(sock, socket.socket) and sock.family != socket.AF_UNIX:
+                # (a Unix socket's peer fails at its first write already)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
+        except OSError:  # (the socket is already gone)
+            pass
+
+    async def _stop_server_work(self) -> None:
+        """The connection ended with requests in flight: ask the server to stop them.
+
+        Called once the socket is closed (reset, see _reset_on_close): a
+        CancelRequest interrupts the request the backend runs now; the
+        backend's answer then fails to reach the closed socket, and the
+        backend ends instead of running the requests pipelined behind it.
+        Shielded (the caller's scope) and bounded by close_cancel_timeout; a
+        failure is logged at debug level (the connection is closed anyway).
+        """
+        assert self.canceller is not None
+        try:
+            with anyio.move_on_after(self.close_cancel_timeout):
+                await self.canceller()
+        except Exception as exc:
+            logger.debug("sending CancelRequest for a closed connection failed: %r", exc)
 
     async def _reader(self) -> None:
         proto = self.proto
@@ -683,6 +754,9 @@ class Driver:
     def _broken(self, exc: BaseException) -> None:
         closed = ConnectionClosed(f"the connection is broken: {exc}")
         closed.__cause__ = exc
+        if self.closed_error is None and self.proto.in_flight:
+            # The server may be alive and running them: stop it (as run() ends).
+            self._stop_work = True
         self._mark_closed(closed, exc)
         for req in self.proto.fail_all(closed):
             if isinstance(exc, ProtocolError):

@@ -436,6 +436,8 @@ class Client(Queries):
         self._cache_size = config.statement_cache_size
         self._names = itertools.count(1)
         driver.canceller = lambda: self.cancel_token().cancel_query()
+        if config.connect_timeout is not None:
+            driver.close_cancel_timeout = min(driver.close_cancel_timeout, config.connect_timeout)
         # A transaction or stream holding the client, the task that owns it,
         # and an event set when it lets go.
         self._holder: object | None = None
