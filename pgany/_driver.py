@@ -140,6 +140,9 @@ class Driver:
         # Set when the connection ends with requests in flight that the server
         # may still be running: the connection task then stops them as it ends.
         self._stop_work = False
+        # The request abandon() sends a CancelRequest for, and that send's scope.
+        self._cancel_target: Request | None = None
+        self._cancel_scope: anyio.CancelScope | None = None
         self._cancel_done: anyio.Event | None = None
         self._consumed: anyio.Event | None = None
         self._request_closed: anyio.Event | None = None
@@ -332,22 +335,32 @@ class Driver:
         ):
             return
         self._cancel_done = anyio.Event()
+        self._cancel_target = request
         self._tg.start_soon(self._cancel, request)
 
     async def _cancel(self, request: Request) -> None:
         try:
             assert self.canceller is not None
-            with anyio.move_on_after(CANCEL_TIMEOUT):
+            # Shielded: if the connection closes meanwhile, this is the
+            # CancelRequest that stops the server's work (see _server_busy),
+            # then bounded by close_cancel_timeout (see _bound_cancel).
+            with anyio.CancelScope(shield=True) as scope:
+                scope.deadline = anyio.current_time() + CANCEL_TIMEOUT
+                self._cancel_scope = scope
+                if self._closing or self.closed_error is not None:
+                    self._bound_cancel()
                 await self.canceller()
         except Exception as exc:  # best effort: the query just runs to its end
             logger.debug("sending CancelRequest failed: %r", exc)
         finally:
+            self._cancel_scope = None
             if request.waiter is None:
                 request.waiter = self._waiter()
                 if request.done:
                     request.waiter.set()
             with anyio.CancelScope(shield=True), anyio.move_on_after(CANCEL_TIMEOUT):
                 await request.waiter.wait()
+            self._cancel_target = None
             done, self._cancel_done = self._cancel_done, None
             if done is not None:
                 done.set()
@@ -381,7 +394,8 @@ class Driver:
         """
         if not self._closing:
             self._closing = True
-            if self.closed_error is None and self.proto.in_flight and self.canceller is not None:
+            self._bound_cancel()
+            if self.closed_error is None and self._server_busy() and self.canceller is not None:
                 self._mark_closed(ConnectionClosed("the connection is closed"), cause=None)
                 assert self.closed_error is not None
                 self._stop_work = True
@@ -455,22 +469,22 @@ class Driver:
                 async with anyio.create_task_group() as tg:
                     self._scope = tg.cancel_scope
                     self._tg = tg
-                    if self._wake_writer.is_set():  # (woken before the task started)
-                        self._start_writer(tg)
-                    await self._reader()
-                    if not self._done:
-                        tg.cancel_scope.cancel()
+                    try:
+                        if self._wake_writer.is_set():  # (woken before the task started)
+                            self._start_writer(tg)
+                        await self._reader()
+                        if not self._done:
+                            tg.cancel_scope.cancel()
+                    finally:
+                        # The task group takes no new task once its body is over
+                        # (abandon() starting a CancelRequest would fail), and
+                        # its tasks (a CancelRequest waiting for its request) end
+                        # once the requests are.
+                        self._tg = None
+                        self._end_requests()
         finally:
             self._tg = None
-            if self.closed_error is None:
-                # Cancelled from outside (the task group running the connection):
-                # what the server runs for us is stopped too.
-                if self.proto.in_flight:
-                    self._stop_work = True
-                self._mark_closed(ConnectionClosed("the connection task stopped"), cause=None)
-            for req in self.proto.fail_all(self.closed_error or ConnectionClosed("closed")):
-                self._resolve(req)
-            self._wake_all()
+            self._end_requests()
             with anyio.CancelScope(shield=True):
                 stop_work = self._stop_work and self.canceller is not None
                 if stop_work:
@@ -482,6 +496,34 @@ class Driver:
                 if stop_work:
                     await self._stop_server_work()
             self._finished.set()
+
+    def _server_busy(self) -> bool:
+        """Whether the server may go on working for requests in flight once we close.
+
+        Not when the only one left has its CancelRequest already (from abandon()).
+        """
+        proto = self.proto
+        in_flight = proto.in_flight
+        return in_flight > 1 or (in_flight == 1 and proto.head is not self._cancel_target)
+
+    def _bound_cancel(self) -> None:
+        """The connection is closing: abandon()'s CancelRequest gets close_cancel_timeout."""
+        scope = self._cancel_scope
+        if scope is not None:
+            scope.deadline = min(scope.deadline, anyio.current_time() + self.close_cancel_timeout)
+
+    def _end_requests(self) -> None:
+        """The connection task is ending: fail every request still in flight."""
+        if self.closed_error is None:
+            # Cancelled from outside (the task group running the connection):
+            # what the server runs for us is stopped too.
+            self._stop_work = self._server_busy()
+            self._mark_closed(ConnectionClosed("the connection task stopped"), cause=None)
+        assert self.closed_error is not None
+        self._bound_cancel()
+        for req in self.proto.fail_all(self.closed_error):
+            self._resolve(req)
+        self._wake_all()
 
     def _reset_on_close(self) -> None:
         """Make closing the socket reset the TCP connection (RST, not FIN).
@@ -754,9 +796,9 @@ class Driver:
     def _broken(self, exc: BaseException) -> None:
         closed = ConnectionClosed(f"the connection is broken: {exc}")
         closed.__cause__ = exc
-        if self.closed_error is None and self.proto.in_flight:
+        if self.closed_error is None:
             # The server may be alive and running them: stop it (as run() ends).
-            self._stop_work = True
+            self._stop_work = self._server_busy()
         self._mark_closed(closed, exc)
         for req in self.proto.fail_all(closed):
             if isinstance(exc, ProtocolError):
