@@ -10,6 +10,8 @@ and the server injects the faults a real server won't produce.
 
 from __future__ import annotations
 
+import enum
+import math
 import socket
 import struct
 import uuid
@@ -20,6 +22,7 @@ import anyio.abc
 import pytest
 
 import pgany
+from pgany.testing import Cluster, ExternalServer
 
 pytestmark = pytest.mark.anyio
 
@@ -54,9 +57,7 @@ async def wait_running(observer: pgany.Client, pid: int) -> None:
 
 async def assert_gone(observer: pgany.Client, pid: int, since: float) -> None:
     """Backend *pid* leaves pg_stat_activity within GONE_WITHIN seconds of *since*."""
-    while await observer.query_value(
-        "SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid
-    ):
+    while await observer.query_value("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid):
         if anyio.current_time() - since > GONE_WITHIN:
             pytest.fail(f"backend {pid} still there {GONE_WITHIN} s after the connection ended")
         await anyio.sleep(0.05)
@@ -155,7 +156,108 @@ async def proxy(pg_dsn: str) -> AsyncIterator[FaultProxy]:
         tg.cancel_scope.cancel()
 
 
-def through(pg_dsn: str, proxy: FaultProxy, **params: object) -> pgany.connect:
+class Hop(enum.Enum):
+    """What a LatencyProxy passes on."""
+
+    #: Bytes.
+    DATA = enum.auto()
+    #: The end of the stream (passed on as a half-close).
+    EOF = enum.auto()
+    #: A reset.
+    RESET = enum.auto()
+
+
+class LatencyProxy:
+    """Forwards TCP connections with ``delay`` seconds of latency each way.
+
+    Bytes, ends of stream and resets all arrive ``delay`` seconds after they
+    were sent, in order; a send that fails (the peer is gone) resets the
+    sender's side ``delay`` later, as a real peer's kernel answers data sent
+    to a closed socket. On the loopback interface all of that is immediate,
+    which hides what a real network shows.
+    """
+
+    def __init__(self, host: str, port: int, delay: float) -> None:
+        self.host = host
+        self.port = port
+        self.delay = delay
+        self.listen_port = 0
+
+    async def run(self, *, task_status: anyio.abc.TaskStatus[None]) -> None:
+        listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
+        self.listen_port = listener.extra(anyio.abc.SocketAttribute.local_port)
+        async with listener, anyio.create_task_group() as tg:
+            task_status.started()
+            await listener.serve(self._handle, task_group=tg)
+
+    async def _handle(self, client_side: anyio.abc.SocketStream) -> None:
+        Queue = tuple[float, Hop, bytes]
+        up_send, up_receive = anyio.create_memory_object_stream[Queue](math.inf)
+        down_send, down_receive = anyio.create_memory_object_stream[Queue](math.inf)
+        async with (
+            up_send,
+            up_receive,
+            down_send,
+            down_receive,
+            client_side,
+            await anyio.connect_tcp(self.host, self.port) as server_side,
+            anyio.create_task_group() as tg,
+        ):
+            tg.start_soon(self._read, client_side, up_send)
+            tg.start_soon(self._write, up_receive, server_side, down_send)
+            tg.start_soon(self._read, server_side, down_send)
+            tg.start_soon(self._write, down_receive, client_side, up_send)
+
+    async def _read(
+        self,
+        source: anyio.abc.SocketStream,
+        queue: anyio.abc.ObjectSendStream[tuple[float, Hop, bytes]],
+    ) -> None:
+        try:
+            async for data in source:
+                await queue.send((anyio.current_time() + self.delay, Hop.DATA, data))
+            hop = Hop.EOF
+        except (anyio.BrokenResourceError, OSError):
+            hop = Hop.RESET
+        except anyio.ClosedResourceError:
+            return
+        await queue.send((anyio.current_time() + self.delay, hop, b""))
+
+    async def _write(
+        self,
+        queue: anyio.abc.ObjectReceiveStream[tuple[float, Hop, bytes]],
+        sink: anyio.abc.SocketStream,
+        back: anyio.abc.ObjectSendStream[tuple[float, Hop, bytes]],
+    ) -> None:
+        async for at, hop, data in queue:
+            await anyio.sleep(max(0.0, at - anyio.current_time()))
+            try:
+                if hop is Hop.DATA:
+                    await sink.send(data)
+                elif hop is Hop.EOF:
+                    await sink.send_eof()
+                else:
+                    reset(sink)
+                    await sink.aclose()
+                    return
+            except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
+                await back.send((anyio.current_time() + self.delay, Hop.RESET, b""))
+                return
+
+
+@pytest.fixture
+async def slow_network(pg_dsn: str) -> AsyncIterator[LatencyProxy]:
+    config = pgany.Config.from_dsn(pg_dsn)
+    assert config.host is not None
+    assert config.port is not None
+    p = LatencyProxy(config.host, int(config.port), delay=0.2)
+    async with anyio.create_task_group() as tg:
+        await tg.start(p.run)
+        yield p
+        tg.cancel_scope.cancel()
+
+
+def through(pg_dsn: str, proxy: FaultProxy | LatencyProxy, **params: object) -> pgany.connect:
     return pgany.connect(pg_dsn, host="127.0.0.1", port=proxy.listen_port, **params)
 
 
@@ -177,9 +279,7 @@ async def test_block_left_by_cancellation(pg_dsn: str, observer: pgany.Client) -
     await assert_gone(observer, pid, left)
 
 
-async def test_block_left_by_cancellation_in_the_query(
-    pg_dsn: str, observer: pgany.Client
-) -> None:
+async def test_block_left_by_cancellation_in_the_query(pg_dsn: str, observer: pgany.Client) -> None:
     async with anyio.create_task_group() as tg:
         with anyio.CancelScope() as scope:
             async with pgany.connect(pg_dsn) as client:
@@ -242,9 +342,7 @@ async def test_close_from_another_task(pg_dsn: str, observer: pgany.Client) -> N
         await assert_gone(observer, pid, closed)
 
 
-async def test_run_connection_task_group_cancelled(
-    pg_dsn: str, observer: pgany.Client
-) -> None:
+async def test_run_connection_task_group_cancelled(pg_dsn: str, observer: pgany.Client) -> None:
     async with anyio.create_task_group() as outer:
         async with anyio.create_task_group() as conn_tg:
             client = await conn_tg.start(pgany.run_connection, pg_dsn)
@@ -275,14 +373,38 @@ async def test_run_connection_task_group_cancelled_with_its_callers(
     await assert_gone(observer, pid, left)
 
 
-async def test_pipelined_requests_stop_too(pg_dsn: str, observer: pgany.Client) -> None:
+@pytest.mark.parametrize("transport", ["tcp", "unix", "slow network"])
+async def test_pipelined_requests_stop_too(
+    pg_cluster: Cluster | ExternalServer,
+    observer: pgany.Client,
+    slow_network: LatencyProxy,
+    transport: str,
+) -> None:
+    # The backend has read all three requests before the first one runs: a
+    # CancelRequest stops only the first, and it must not go on to the next.
+    if transport == "tcp":
+        connect = pgany.connect(pg_cluster.dsn())
+    elif transport == "unix":
+        connect = pgany.connect(pg_cluster.dsn(host=pg_cluster.socket_dir))
+    else:
+        connect = through(pg_cluster.dsn(), slow_network)
     with anyio.CancelScope() as scope:
-        async with pgany.connect(pg_dsn) as client:
+        async with connect as client:
             pid = client.backend_pid
+            sleep = await client.prepare(SLEEP)
             async with anyio.create_task_group() as tg:
-                for _ in range(3):
-                    tg.start_soon(client.query, SLEEP)
+                tg.start_soon(client.query, "SELECT pg_sleep(0.5)")
                 await wait_running(observer, pid)
+                for _ in range(3):  # (sent while the server is busy: read at once)
+                    tg.start_soon(client.query, sleep)
+                with anyio.fail_after(5):
+                    while not await observer.query_value(
+                        "SELECT count(*) FROM pg_stat_activity"
+                        " WHERE pid = $1 AND state = 'active' AND query = $2",
+                        pid,
+                        SLEEP,
+                    ):
+                        await anyio.sleep(0.02)
                 scope.cancel()
     left = anyio.current_time()
     await assert_gone(observer, pid, left)
@@ -351,9 +473,7 @@ async def test_unreachable_cancel_does_not_delay_close(
 # -- many --------------------------------------------------------------------------------------
 
 
-async def test_connect_close_cycles_leave_no_backends(
-    pg_dsn: str, observer: pgany.Client
-) -> None:
+async def test_connect_close_cycles_leave_no_backends(pg_dsn: str, observer: pgany.Client) -> None:
     app = f"cycles_{uuid.uuid4().hex[:8]}"
     for i in range(60):
         if i % 4 == 0:
