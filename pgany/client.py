@@ -911,7 +911,12 @@ class Client(Queries):
     # -- closing ------------------------------------------------------------------------
 
     async def close(self) -> None:
-        """Close the connection: later (and still waiting) calls raise ConnectionClosed."""
+        """Close the connection: later (and still waiting) calls raise ConnectionClosed.
+
+        A query the server still runs for this connection is cancelled (a
+        CancelRequest, shielded and bounded by 2 seconds or
+        ``connect_timeout``), so that the server stops working on it.
+        """
         await self._driver.aclose()
 
 
@@ -983,7 +988,8 @@ async def run_connection(
     ``start`` returns the :class:`Client` once the session is ready, and
     raises :class:`~pgany.ConnectError` (or the server's login error) if it
     can't be made. The task returns when the client is closed or the server
-    goes away; cancelling it closes the connection.
+    goes away; cancelling it closes the connection (and cancels a query the
+    server still runs for it).
     """
     if isinstance(dsn_or_config, Config):
         config = dsn_or_config.replace(**params) if params else dsn_or_config
@@ -1026,8 +1032,8 @@ class connect:
     """``async with pgany.connect(dsn, **params) as client:`` — open a connection.
 
     Entering opens a task group, connects, starts the connection task in it
-    and gives the :class:`Client`; leaving closes the client (Terminate) and
-    joins the task group. Exceptions keep their identity: what the block
+    and gives the :class:`Client`; leaving closes the client (Terminate, or a
+    CancelRequest if a query is still running) and joins the task group. Exceptions keep their identity: what the block
     raises leaves it as itself, and a failed connect raises
     :class:`~pgany.ConnectError` (or the server's login error) unwrapped.
     """
