@@ -1033,8 +1033,9 @@ class connect:
 
     Entering opens a task group, connects, starts the connection task in it
     and gives the :class:`Client`; leaving closes the client (Terminate, or a
-    CancelRequest if a query is still running) and joins the task group. Exceptions keep their identity: what the block
-    raises leaves it as itself, and a failed connect raises
+    CancelRequest if a query is still running) and joins the task group.
+    Exceptions keep their identity: what the block raises leaves it as
+    itself, and a failed connect raises
     :class:`~pgany.ConnectError` (or the server's login error) unwrapped.
     """
 
