@@ -89,13 +89,11 @@ class FaultProxy:
         self._client_side: anyio.abc.SocketStream | None = None
         self._server_side: anyio.abc.SocketStream | None = None
         self._cut = False
-        self._tg: anyio.abc.TaskGroup | None = None
 
     async def run(self, *, task_status: anyio.abc.TaskStatus[None]) -> None:
         listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
         self.listen_port = listener.extra(anyio.abc.SocketAttribute.local_port)
         async with listener, anyio.create_task_group() as tg:
-            self._tg = tg
             task_status.started()
             await listener.serve(self._handle, task_group=tg)
 
@@ -119,13 +117,16 @@ class FaultProxy:
         try:
             async for data in source:
                 if self._cut and source is self._server_side:
-                    break  # a middlebox that forgot the connection answers with a reset
+                    # The server writes to a connection the middlebox forgot:
+                    # it gets a reset.
+                    reset(source)
+                    scope.cancel()
+                    return
                 await sink.send(data)
         except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
             pass
-        if self._cut and sink is self._client_side:
-            # The client side is gone; the server side stays open until the
-            # server writes to it (as after a reset the server did not see).
+        if self._cut and source is self._client_side:
+            # Cut: the server side stays open until the server writes to it.
             return
         # One side ended: end the other the same abrupt way.
         reset(sink)
