@@ -89,6 +89,36 @@ async def _end_bounded(client: Client, sql: str, holder: object) -> None:
             await client.close()
 
 
+async def _finish(client: Client, sql: str, undo: str, holder: object) -> Request:
+    """Run *sql* (COMMIT, RELEASE) unless the caller is cancelled: then run *undo*.
+
+    Cancellation is checked before *sql* is sent; once it is sent, its
+    outcome is awaited shielded and bounded, so the caller learns what
+    happened (a cancelled unit of work never commits, and committed work is
+    never reported as cancelled). An error from *sql* is raised after *undo*.
+    """
+    try:
+        await anyio.lowlevel.checkpoint_if_cancelled()
+    except BaseException:
+        await _end_bounded(client, undo, holder)
+        raise
+    with anyio.CancelScope(shield=True):
+        with anyio.move_on_after(END_TIMEOUT) as scope:
+            try:
+                return await client._simple(sql, discard=True, holder=holder)
+            except ConnectionClosed:
+                raise
+            except BaseException:
+                await _end_bounded(client, undo, holder)
+                raise
+    assert scope.cancelled_caught
+    await client.close()
+    raise ConnectionClosed(
+        f"{sql.split()[0]} did not complete within {END_TIMEOUT:g} s: the connection was "
+        "closed and the outcome is unknown"
+    )
+
+
 class Transaction(Queries):
     """An open transaction: the query methods of :class:`~pgany.Client`, plus
     savepoints, portals, :meth:`commit` and :meth:`rollback`."""
@@ -116,14 +146,16 @@ class Transaction(Queries):
         return self._finished
 
     async def commit(self) -> None:
-        """Commit now; the transaction is then finished (leaving the block does nothing more)."""
+        """Commit now; the transaction is then finished (leaving the block does nothing more).
+
+        Called in a cancelled scope, it sends no COMMIT: the transaction
+        rolls back and the cancellation propagates. Once COMMIT is sent, its
+        outcome is awaited shielded (bounded): a caller is never told its
+        work was cancelled when it was committed.
+        """
         client, holder = self._cx()
         self._finished = True
-        try:
-            req = await client._simple("COMMIT", discard=True, holder=holder)
-        except BaseException:
-            await _end_bounded(client, "ROLLBACK", holder)
-            raise
+        req = await _finish(client, "COMMIT", "ROLLBACK", holder)
         failed = req.results and req.results[-1].tag == "ROLLBACK"
         if failed:
             cls = lookup("25P02")
@@ -133,10 +165,15 @@ class Transaction(Queries):
             )
 
     async def rollback(self) -> None:
-        """Roll back now; the transaction is then finished."""
+        """Roll back now; the transaction is then finished.
+
+        The rollback is done even in a cancelled scope (shielded, bounded);
+        the cancellation is raised afterwards.
+        """
         client, holder = self._cx()
         self._finished = True
         await _end_bounded(client, "ROLLBACK", holder)
+        await anyio.lowlevel.checkpoint()
 
     def savepoint(self, name: str | None = None) -> SavepointContext:
         """``async with tx.savepoint() as sp:`` — a nested transaction.
@@ -182,19 +219,31 @@ class Savepoint(Transaction):
         self.name = name
 
     async def commit(self) -> None:
-        """Release the savepoint (its work joins the enclosing transaction)."""
+        """Release the savepoint (its work joins the enclosing transaction).
+
+        In a cancelled scope nothing is released: the savepoint is rolled
+        back and the cancellation propagates.
+        """
         client, holder = self._cx()
         self._finished = True
-        await client._simple(
-            f"RELEASE SAVEPOINT {_quote_ident(self.name)}", discard=True, holder=holder
+        q = _quote_ident(self.name)
+        await _finish(
+            client,
+            f"RELEASE SAVEPOINT {q}",
+            f"ROLLBACK TO SAVEPOINT {q}; RELEASE SAVEPOINT {q}",
+            holder,
         )
 
     async def rollback(self) -> None:
-        """Roll back to the savepoint and release it; the enclosing transaction goes on."""
+        """Roll back to the savepoint and release it; the enclosing transaction goes on.
+
+        Done even in a cancelled scope; the cancellation is raised afterwards.
+        """
         client, holder = self._cx()
         self._finished = True
         q = _quote_ident(self.name)
         await _end_bounded(client, f"ROLLBACK TO SAVEPOINT {q}; RELEASE SAVEPOINT {q}", holder)
+        await anyio.lowlevel.checkpoint()
 
 
 async def bind_portal(
@@ -262,6 +311,7 @@ class TransactionContext:
             raise InterfaceError("this transaction() context is already in use")
         client = self._client
         holder = _Holder()
+        await anyio.lowlevel.checkpoint_if_cancelled()  # (cancelled: no BEGIN, no ROLLBACK)
         await client._acquire(holder)
         self._holder = holder
         try:
@@ -312,6 +362,7 @@ class SavepointContext:
     async def __aenter__(self) -> Savepoint:
         client, holder = self._parent._cx()
         assert isinstance(holder, _Holder)
+        await anyio.lowlevel.checkpoint_if_cancelled()  # (cancelled: no SAVEPOINT sent)
         q = _quote_ident(self._name)
         try:
             await client._simple(f"SAVEPOINT {q}", discard=True, holder=holder)
@@ -450,6 +501,7 @@ class StreamContext:
 
     async def __aenter__(self) -> RowStream:
         client = self._client
+        await anyio.lowlevel.checkpoint_if_cancelled()  # (cancelled: no BEGIN sent)
         if self._outer is not None:
             holder: object = self._outer
         else:
@@ -486,7 +538,8 @@ class StreamContext:
                 return False
             if self._own_tx:
                 if exc_type is None:
-                    await _end_bounded(client, "COMMIT", holder)
+                    # (cancelled before COMMIT is sent: rolls back, then raises)
+                    await _finish(client, "COMMIT", "ROLLBACK", holder)
                 else:
                     await _end_bounded(client, "ROLLBACK", holder)
             elif not stream._portal.exhausted:

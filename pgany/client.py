@@ -567,6 +567,7 @@ class Client(Queries):
         """
         driver = self._driver
         proto = self._proto
+        await driver.checkpoint_if_cancelled()  # a cancelled call sends nothing
         while True:
             if driver._cancel_done is not None:
                 await driver.wait_cancel_done()
@@ -586,8 +587,14 @@ class Client(Queries):
     async def _run(
         self, data: bytes | bytearray, req: Request, holder: object | None = None
     ) -> Request:
-        """Send one request and wait for its outcome; on cancellation, abandon it."""
+        """Send one request and wait for its outcome; on cancellation, abandon it.
+
+        A checkpoint on every path: cancellation is checked before anything
+        is sent, and waiting for the outcome is a schedule point even when it
+        is already readable.
+        """
         driver = self._driver
+        await driver.checkpoint_if_cancelled()
         if self._may_send_now(req, holder):
             driver.send(data, req, True)  # no coroutine for _submit
         else:
@@ -909,8 +916,13 @@ class Client(Queries):
     # -- closing ------------------------------------------------------------------------
 
     async def close(self) -> None:
-        """Close the connection: later (and still waiting) calls raise ConnectionClosed."""
+        """Close the connection: later (and still waiting) calls raise ConnectionClosed.
+
+        As trio's ``aclose()``: the connection is closed even in a cancelled
+        scope, and then the cancellation is raised.
+        """
         await self._driver.aclose()
+        await anyio.lowlevel.checkpoint()
 
 
 _TYPE_ALIASES = {
@@ -1076,8 +1088,10 @@ class connect:
         assert tg is not None
         assert client is not None
         try:
-            await client.close()
+            await client._driver.aclose()
         finally:
             # The driver has stopped (or been cancelled): joining cannot block.
             await tg.__aexit__(None, None, None)
+        if exc_type is None:
+            await anyio.lowlevel.checkpoint()  # (closed either way; then a cancellation shows)
         return False

@@ -167,11 +167,13 @@ class CopyIn:
                 self._buf.clear()
             proto.end_copy(fe.COPY_DONE)
             self._client._driver._wake()
-        try:
-            await req.waiter.wait()
-        except BaseException:
-            self._client._driver.abandon(req)
-            raise
+        # CopyDone is sent: the outcome is awaited shielded (bounded), so a
+        # COPY that took effect is never reported as cancelled.
+        with anyio.CancelScope(shield=True):
+            with anyio.move_on_after(END_TIMEOUT) as scope:
+                await req.waiter.wait()
+            if scope.cancelled_caught:
+                await self._client.close()
         self._client._raise_for(req)
         result = req.results[-1] if req.results else None
         self.rows_copied = result.rows_affected if result is not None else 0
@@ -235,6 +237,12 @@ class CopyInContext(_CopyContext["CopyIn"]):
         sink = self._end
         assert sink is not None
         if exc_type is None:
+            try:
+                # A cancelled block sends no CopyDone: the COPY is aborted instead.
+                await anyio.lowlevel.checkpoint_if_cancelled()
+            except BaseException:
+                await sink._abort("aborted by the client: cancelled")
+                raise
             await sink._finish()
         elif isinstance(exc, Error) and sink._req.done:
             pass  # the server already ended the COPY (its error is what is raised)
@@ -332,6 +340,8 @@ class CopyOutContext(_CopyContext["CopyOut"]):
             req.error = None
         elif exc_type is None and req.error is not None:
             self._client._raise_for(req)
+        if exc_type is None:
+            await anyio.lowlevel.checkpoint()  # (stopped either way; then a cancellation shows)
         return False
 
 
