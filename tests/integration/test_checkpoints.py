@@ -104,6 +104,10 @@ def public_coroutines() -> list[str]:
                 continue
             if inspect.iscoroutinefunction(member):
                 names.append(f"{cls.__name__}.{name}")
+    for mod in (pgany, pgany.copy):
+        for name in mod.__all__:
+            if inspect.iscoroutinefunction(getattr(mod, name)):
+                names.append(f"{mod.__name__}.{name}")
     return sorted(set(names))
 
 
@@ -422,6 +426,23 @@ async def _connect_exit(env: Env, method: str) -> AsyncIterator[Callable[[], Awa
     yield lambda: ctx.__aexit__(None, None, None)
 
 
+@recipe("pgany.run_connection")
+async def _run_connection(env: Env, method: str) -> AsyncIterator[Callable[[], Awaitable[Any]]]:
+    async def call() -> None:
+        async with anyio.create_task_group() as tg:
+            config = pgany.Config.from_dsn(env.dsn, application_name="ckpt_run_connection")
+            client = await tg.start(pgany.run_connection, config)
+            await client.close()
+
+    env.extra["check"] = _no_run_connection
+    yield call
+
+
+async def _no_run_connection(env: Env) -> None:
+    sql = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'ckpt_run_connection'"
+    assert await env.client.query_value(sql) == 0
+
+
 @recipe("CopyInContext.__aenter__")
 async def _copy_in_enter(env: Env, method: str) -> AsyncIterator[Callable[[], Awaitable[Any]]]:
     ctx = env.client.copy_in(f"COPY {env.table} FROM STDIN")
@@ -537,7 +558,7 @@ async def env(client: pgany.Client, pg_dsn: str) -> Env:
 
 
 def _prepare_env(env: Env, name: str) -> tuple[Recipe, str]:
-    kind, method = name.split(".")
+    kind, method = name.rsplit(".", 1)
     env.extra["kind"] = kind
     return RECIPES[name], method
 
