@@ -162,11 +162,14 @@ class CopyIn:
             self._client._raise_for(req)
         raise ConnectionClosed("the COPY ended before its data was sent")
 
+    async def _finish_writers(self) -> None:
+        """Send what the binary writers on this sink hold, and their trailers."""
+        for writer in self._writers:
+            await writer.finish()
+
     async def _finish(self) -> None:
         req = self._req
         proto = self._client._proto
-        for writer in self._writers:
-            await writer.finish()
         if not req.done and proto.phase is Phase.COPY_IN and proto.head is req:
             if self._buf:
                 self._send(self._buf)
@@ -240,14 +243,24 @@ class CopyInContext(_CopyContext["CopyIn"]):
     ) -> bool:
         sink = self._end
         assert sink is not None
-        if exc_type is None:
+        if exc is None:
+            try:
+                await sink._finish_writers()
+            except BaseException as error:
+                await _abandon(sink, error)
+                raise
             await sink._finish()
-        elif isinstance(exc, Error) and sink._req.done:
-            pass  # the server already ended the COPY (its error is what is raised)
         else:
-            reason = "cancelled" if isinstance(exc, anyio.get_cancelled_exc_class()) else repr(exc)
-            await sink._abort(f"aborted by the client: {reason}")
+            await _abandon(sink, exc)
         return False
+
+
+async def _abandon(sink: CopyIn, exc: BaseException) -> None:
+    """End the COPY of a block left by *exc*: nothing it sent is copied."""
+    if isinstance(exc, Error) and sink._req.done:
+        return  # the server already ended the COPY (its error is what is raised)
+    reason = "cancelled" if isinstance(exc, anyio.get_cancelled_exc_class()) else repr(exc)
+    await sink._abort(f"aborted by the client: {reason}")
 
 
 class CopyOut:
