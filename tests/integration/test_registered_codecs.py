@@ -144,6 +144,10 @@ async def test_results(registered: pgany.Client, case: Case) -> None:
     )
     assert [r[0] for r in rows] == [t.mine] * 50
     assert t.decoded >= 101
+    # A stream (a portal, in batches).
+    sql = f"SELECT {t.literal}::{t.type_name} FROM generate_series(1, 25)"
+    async with client.query_stream(sql, batch_size=10) as stream:
+        assert [r[0] async for r in stream] == [t.mine] * 25
     # A prepared statement, and a NULL (no codec call).
     stmt = await client.prepare(f"SELECT {t.literal}::{t.type_name}, NULL::{t.type_name}")
     assert await client.query_one(stmt) == (t.mine, None)
