@@ -20,13 +20,14 @@ from typing import Any
 import anyio
 import anyio.abc
 
+from pgany import types as pgtypes
 from pgany._driver import Driver, Notification
 from pgany._paramcodec import make_values_encoder
 from pgany._queries import Queries
 from pgany._rowcodec import make_row_factory
 from pgany._rows import Column, SimpleQueryRow, simple_row_class
 from pgany._transaction import StreamHolder, TransactionContext, begin_sql
-from pgany._typeinfo import TypeLearner
+from pgany._typeinfo import CATALOG_QUERIES, TypeLearner, catalog_query
 from pgany.config import Config
 from pgany.errors import (
     ConnectionClosed,
@@ -42,9 +43,8 @@ from pgany.protocol import frontend as fe
 from pgany.protocol.messages import RowDescription
 from pgany.protocol.pipeline import RowFactory
 from pgany.types import TypeRegistry, json_codecs
-from pgany.types import registry as global_registry
 from pgany.types._array import register_array_of, register_array_types
-from pgany.types._registry import Codec, Format
+from pgany.types._registry import Codec, Format, parse_format
 
 __all__ = [
     "CancelToken",
@@ -149,7 +149,8 @@ class Statement:
         description: RowDescription | None,
         explicit_types: Sequence[int] = (),
     ) -> None:
-        registry = client._registry
+        # pgany's own catalog queries never meet a user's codec.
+        registry = pgtypes._builtin_registry if sql in CATALOG_QUERIES else client._registry
         #: The SQL text.
         self.sql = sql
         #: The server-side name (``""`` for the unnamed statement).
@@ -295,6 +296,12 @@ def _check_param_set(params: object) -> None:
         )
 
 
+#: A type's OID and its array type's OID, for register_codec.
+_TYPE_OIDS = catalog_query(
+    "SELECT t.oid, t.typarray FROM pg_catalog.pg_type t WHERE t.oid = $1::text::regtype"
+)
+
+
 def codec_name(codec: Codec, oid: int) -> str:
     return codec.name if codec.oid == oid else f"type {oid}"
 
@@ -431,6 +438,7 @@ class Client(Queries):
         self._config = config
         self._host = host
         self._registry: TypeRegistry = self._fresh_registry(config)
+        self._codecs: list[Codec] = []
         self._cache: OrderedDict[str, _CacheEntry] = OrderedDict()
         self._types = TypeLearner(self)
         self._cache_size = config.statement_cache_size
@@ -446,13 +454,18 @@ class Client(Queries):
         return self, None
 
     @staticmethod
-    def _fresh_registry(config: Config) -> TypeRegistry:
-        """A copy-on-write view of the global registry, with this connection's JSON functions."""
-        registry = global_registry.child()
+    def _fresh_registry(config: Config, codecs: Sequence[Codec] = ()) -> TypeRegistry:
+        """A copy-on-write view of the global registry, with this connection's JSON
+        functions and *codecs* (registered with :meth:`register_codec`, in order)."""
+        registry = pgtypes.registry.child()  # (looked up at each connect)
         if config.json_loads is not None or config.json_dumps is not None:
             for codec in json_codecs(config.json_loads, config.json_dumps):
                 registry.register(codec)
             register_array_types(registry, [114, 3802])
+        for codec in codecs:
+            registry.override(codec)
+            if codec.array_oid:
+                register_array_of(registry, codec.oid, codec.array_oid)
         return registry
 
     def __repr__(self) -> str:
@@ -508,19 +521,20 @@ class Client(Queries):
         *type_name* is looked up on the server (``"numeric"``, ``"public.my_type"``);
         *decode* receives one field's bytes (``bytes`` or ``memoryview``) in
         *format* (``"binary"`` or ``"text"``), *encode* returns a parameter's
-        bytes. Statements prepared before keep working and pick the new codec
-        up when they are prepared again (the statement cache is cleared).
+        bytes. The codec wins over pgany's own in both formats: results,
+        parameters, arrays of the type and composite fields use it, in
+        *format*; a direction left out falls back to the type's other format.
+        Statements prepared before keep working and pick the new codec up
+        when they are prepared again (the statement cache is cleared).
         """
-        fmt = format if isinstance(format, Format) else Format[str(format).upper()]
-        oid = await self.query_value("SELECT $1::text::regtype::oid", type_name)
+        fmt = parse_format(format)
+        row = (await self._execute(_TYPE_OIDS, (type_name,))).rows[0]
         name = type_name.rsplit(".", 1)[-1]
-        codec = Codec(int(oid), name, fmt, encode, decode)
-        self._registry.register(codec)
-        array_oid = await self.query_value(
-            "SELECT typarray FROM pg_catalog.pg_type WHERE oid = $1", oid
-        )
-        if array_oid:
-            register_array_of(self._registry, int(oid), int(array_oid))
+        self._codecs.append(Codec(int(row[0]), name, fmt, encode, decode, int(row[1])))
+        # Types learned from the server (domains, ranges, composites) were built
+        # from the codecs they saw: start again from the global registry.
+        self._registry = self._fresh_registry(self._config, self._codecs)
+        self._types.clear()
         for sql in list(self._cache):
             entry = self._cache.pop(sql)
             if entry.statement is not None:
@@ -532,6 +546,7 @@ class Client(Queries):
         Codecs registered with :meth:`register_codec` are forgotten too, and
         the statement cache is emptied, so statements are prepared afresh.
         """
+        self._codecs = []
         self._registry = self._fresh_registry(self._config)
         self._types.clear()
         for sql in list(self._cache):
