@@ -104,6 +104,23 @@ async def test_prepared_execute_of_an_unknown_type_fails_cleanly(client: pgany.C
     assert await client.query_value("EXECUTE q3") == "happy"
 
 
+async def test_portals_of_fetch_and_execute(client: pgany.Client) -> None:
+    async with client.transaction() as tx:
+        stmt = await tx.prepare("FETCH 3 FROM c3")  # (no cursor yet: no columns)
+        await tx.execute("DECLARE c3 CURSOR FOR SELECT g, g::text FROM generate_series(1, 5) g")
+        portal = await tx.bind(stmt)
+        assert await tx.query_portal(portal, 2) == [(1, "1"), (2, "2")]
+        assert await tx.query_portal(portal, 2) == [(3, "3")]
+        assert await tx.query_portal(portal, 2) == []
+    await client.execute("PREPARE q4 AS SELECT 1")
+    async with client.query_stream("EXECUTE q4") as stream:
+        assert [row async for row in stream] == [(1,)]
+    await client.execute("DEALLOCATE q4")
+    await client.execute("PREPARE q4 AS SELECT g, 'x' FROM generate_series(1, 3) g")
+    async with client.query_stream("EXECUTE q4", batch_size=2) as stream:
+        assert [row async for row in stream] == [(1, "x"), (2, "x"), (3, "x")]
+
+
 # -- DISCARD ALL / DEALLOCATE ALL ---------------------------------------------------------
 
 
