@@ -165,7 +165,9 @@ class Statement:
     """A prepared statement: its SQL, parameter types and result columns.
 
     Made by :meth:`Client.prepare` (or, behind the scenes, by the statement
-    cache). Executing it again skips Parse.
+    cache). Executing it again skips Parse. The rows of a ``FETCH`` or
+    ``EXECUTE`` statement take the shape the cursor or prepared statement has
+    when it runs, which may differ from :attr:`columns`.
     """
 
     __module__ = "pgany"
@@ -989,9 +991,12 @@ class Client(Queries):
             first.extend(stmt._encode_many(it))
             first.append(fe.SYNC)
             await self._run(b"".join(first), req, holder)
+        else:
+            await self._stream_batch(stmt, first, it, req)
+        if req.error is not None:
+            # (not retried: the parameter sets are consumed) the next call prepares afresh.
+            self._recover(stmt, req.error)
             self._raise_for(req)
-            return
-        await self._stream_batch(stmt, first, it, req)
 
     async def _stream_batch(
         self, stmt: Statement, first: list[bytes], rest: Iterator[Sequence[Any]], req: Request
@@ -1028,7 +1033,6 @@ class Client(Queries):
         except BaseException:
             driver.abandon(req)
             raise
-        self._raise_for(req)
 
     async def _prepare(
         self, sql: str, types: Sequence[int | str] | None, holder: object | None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Awaitable, Callable
 
+import anyio
 import pytest
 
 import pgany
@@ -190,6 +191,18 @@ async def test_a_missing_statement_in_a_transaction(client: pgany.Client) -> Non
         assert await tx.query_value("SELECT $1::int * 3", 3) == 9
 
 
+async def test_executemany_after_a_missing_statement(client: pgany.Client) -> None:
+    await client.execute("CREATE TEMP TABLE em (a int)")
+    await client.executemany("INSERT INTO em VALUES ($1)", [(1,), (2,)])
+    await client.execute("DO $$ BEGIN EXECUTE 'DEALLOCATE ALL'; END $$")
+    # Its parameter sets are spent: it fails once (and nothing of it stays)...
+    with pytest.raises(pgany.errors.InvalidSqlStatementName):
+        await client.executemany("INSERT INTO em VALUES ($1)", [(3,), (4,)])
+    # ...and the next call prepares it afresh.
+    await client.executemany("INSERT INTO em VALUES ($1)", [(5,), (6,)])
+    assert await client.query("SELECT a FROM em ORDER BY a") == [(1,), (2,), (5,), (6,)]
+
+
 # -- settings under which literals were read ---------------------------------------------
 
 
@@ -326,3 +339,16 @@ async def test_rolled_back_ddl(client: pgany.Client) -> None:
             assert await sp.query("SELECT * FROM rb") == [(1, 3)]
             await sp.rollback()
         assert await tx.query("SELECT * FROM rb") == [(1,)]
+
+
+async def test_a_setting_changed_while_a_statement_is_prepared(client: pgany.Client) -> None:
+    sql = "SELECT date '01/02/03'"
+    await client.execute("SET DateStyle = 'ISO, MDY'")
+    for style, expected in [("DMY", datetime.date(2003, 2, 1)), ("MDY", datetime.date(2003, 1, 2))]:
+        client.clear_type_cache()
+        async with anyio.create_task_group() as tg:
+            # The statement's Parse is sent first; the SET's answer may come
+            # before its preparer has taken the description.
+            tg.start_soon(client.query_value, sql)
+            tg.start_soon(client.batch_execute, f"SET DateStyle = 'ISO, {style}'")
+        assert await client.query_value(sql) == expected
