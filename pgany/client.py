@@ -627,10 +627,7 @@ class Client(Queries):
         )
         if array_oid:
             register_array_of(self._registry, int(oid), int(array_oid))
-        for sql in list(self._cache):
-            entry = self._cache.pop(sql)
-            if entry.statement is not None:
-                self._close_statement(entry.statement.name)
+        self._clear_statements()
 
     def clear_type_cache(self) -> None:
         """Forget the types learned from the server (after ``ALTER TYPE``, say).

@@ -105,6 +105,13 @@ async def test_prepared_execute_of_an_unknown_type_fails_cleanly(client: pgany.C
     assert await client.query_value("EXECUTE q3") == "happy"
 
 
+async def test_execute_picks_up_a_registered_codec(client: pgany.Client) -> None:
+    await client.execute("PREPARE q5 AS SELECT 21::int4")
+    assert await client.query_value("EXECUTE q5") == 21
+    await client.register_codec("int4", decode=lambda data: int.from_bytes(data, "big") * 2)
+    assert await client.query_value("EXECUTE q5") == 42
+
+
 async def test_portals_of_fetch_and_execute(client: pgany.Client) -> None:
     async with client.transaction() as tx:
         stmt = await tx.prepare("FETCH 3 FROM c3")  # (no cursor yet: no columns)
