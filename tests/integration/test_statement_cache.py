@@ -47,6 +47,12 @@ async def test_fetch_follows_the_cursor_open_when_it_runs(pg_dsn: str, cache_siz
             await tx.execute("CLOSE c1")
             await tx.execute("DECLARE c1 CURSOR FOR SELECT g::int8 FROM generate_series(1, 3) g")
             assert await tx.query("FETCH 2 FROM c1") == [(1,), (2,)]
+            # Known past comments, in any case.
+            fetch = "  -- the next one\n /* a /* nested */ comment */ fetch 1 FROM c1"
+            assert await tx.query(fetch) == [(3,)]
+            await tx.execute("CLOSE c1")
+            await tx.execute("DECLARE c1 CURSOR FOR SELECT 'z'::text")
+            assert await tx.query(fetch) == [("z",)]
         assert await client.query_value("SELECT 'alive'") == "alive"
 
 
