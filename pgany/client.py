@@ -72,9 +72,12 @@ _WORD_RE = re.compile(r"[A-Za-z_]+")
 #: prepared (FETCH follows the cursor open then, EXECUTE the prepared
 #: statement of that name then): their rows are described at every execution.
 _SHAPED_AT_EXECUTION = frozenset({"fetch", "execute"})
-#: The first letters of the command tags that may make cached statements stale
-#: (a quick test; :data:`_CLEARING_TAGS` says which).
+#: The first letters, then the first four, of the command tags that may make
+#: cached statements stale or end a transaction (two quick tests, so that a
+#: plain SELECT / INSERT / UPDATE / DELETE costs next to nothing; then
+#: :meth:`Client._after_command` looks closer).
 _TAG_INITIALS = "ACDR"
+_TAG_HEADS = frozenset({"CREA", "ALTE", "DROP", "DISC", "DEAL", "ROLL", "COMM"})
 #: Command tags after which every cached statement is forgotten: DDL (a cached
 #: ``SELECT *`` may now have other columns) and what deallocates statements.
 _CLEARING_TAGS = ("CREATE ", "ALTER ", "DROP ", "DISCARD ", "DEALLOCATE ALL")
@@ -902,7 +905,7 @@ class Client(Queries):
     def _after_command(self, tag: str, status: str | None) -> None:
         """Forget the cached statements a command (told by its tag) may have made stale.
 
-        Called for the tags whose first letter is in :data:`_TAG_INITIALS`.
+        Called for the tags that begin like one of :data:`_TAG_HEADS`.
         """
         if tag.startswith(_CLEARING_TAGS):
             self._clear_statements()
@@ -962,7 +965,7 @@ class Client(Queries):
             if results:
                 result = results[-1]
                 tag = result.tag
-                if tag and tag[0] in _TAG_INITIALS:
+                if tag and tag[0] in _TAG_INITIALS and tag[:4] in _TAG_HEADS:
                     self._after_command(tag, req.status)
                 return result
             return Result(None)
@@ -1092,7 +1095,7 @@ class Client(Queries):
         await self._run(data, req, holder)
         for result in req.results:
             tag = result.tag
-            if tag and tag[0] in _TAG_INITIALS:
+            if tag and tag[0] in _TAG_INITIALS and tag[:4] in _TAG_HEADS:
                 self._after_command(tag, req.status)
         self._raise_for(req)
         return req
