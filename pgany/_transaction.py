@@ -25,6 +25,7 @@ from pgany.protocol import frontend as fe
 if TYPE_CHECKING:
     from pgany._rows import Row
     from pgany.client import Client, Statement
+    from pgany.protocol.pipeline import RowFactory
 
 __all__ = ["END_TIMEOUT", "Portal", "RowStream", "Savepoint", "Transaction", "TransactionContext"]
 
@@ -199,7 +200,7 @@ class Transaction(Queries):
         if portal.exhausted:
             await anyio.lowlevel.checkpoint()
             return []
-        req = Request(row_factory=portal.statement._row_factory)
+        req = Request(row_factory=portal._row_factory)
         if req.row_factory is None:
             req.discard = True
         await client._run(fe.encode_execute(portal.name, max_rows) + fe.SYNC, req, holder)
@@ -252,21 +253,37 @@ async def bind_portal(
     """Bind *params* to *stmt* as a new named portal (valid until the transaction ends)."""
     statement = await client._statement(stmt, holder)
     name = f"pgany_portal_{next(_portal_names)}"
-    data = statement._encode(params, portal=name, execute=False) + fe.SYNC
-    req = Request()
-    req.discard = True
-    await client._run(data, req, holder)
+    data = statement._encode(params, portal=name, execute=False)
+    if statement._shaped_at_execution:
+        # FETCH / EXECUTE: the portal's rows have the shape it has now; ask for it.
+        req = Request(row_factory_for=statement._row_factory_for)
+        data += fe.encode_describe("P", name)
+    else:
+        req = Request()
+        req.discard = True
+    await client._run(data + fe.SYNC, req, holder)
     client._raise_for(req)
-    return Portal(name, statement, client)
+    factory = req.row_factory if statement._shaped_at_execution else statement._row_factory
+    return Portal(name, statement, client, factory)
 
 
 class Portal:
     """A bound statement inside a transaction, read with :meth:`Transaction.query_portal`."""
 
     __module__ = "pgany"
-    __slots__ = ("_client", "_fetched", "exhausted", "name", "rows_affected", "statement")
+    __slots__ = (
+        "_client",
+        "_fetched",
+        "_row_factory",
+        "exhausted",
+        "name",
+        "rows_affected",
+        "statement",
+    )
 
-    def __init__(self, name: str, statement: Statement, client: Client) -> None:
+    def __init__(
+        self, name: str, statement: Statement, client: Client, row_factory: RowFactory | None
+    ) -> None:
         #: The portal's name on the server.
         self.name = name
         #: The statement it was bound from.
@@ -277,6 +294,8 @@ class Portal:
         self.rows_affected = 0
         self._client = client
         self._fetched = 0
+        # (the statement's, or for FETCH / EXECUTE the one for the portal's own shape)
+        self._row_factory = row_factory
 
     def _take(self, req: Request) -> list[Any]:
         """The rows of one Execute; notes exhaustion and the row count."""
@@ -429,7 +448,7 @@ class RowStream:
     async def _fetch(self) -> Request:
         """Send the next Execute (it runs while the consumer works)."""
         portal = self._portal
-        req = Request(row_factory=portal.statement._row_factory)
+        req = Request(row_factory=portal._row_factory)
         if req.row_factory is None:
             req.discard = True
         await self._client._submit(
