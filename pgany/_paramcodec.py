@@ -15,8 +15,7 @@ import struct
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from pgany.types import Format
-from pgany.types import registry as _global_registry
+from pgany.types import Format, _builtin_registry
 from pgany.types._registry import Codec
 
 __all__ = ["make_values_encoder"]
@@ -32,7 +31,7 @@ _TEXT = frozenset({25, 1043, 1042, 19, 705})
 
 
 def _builtin(oid: int, codec: Codec) -> bool:
-    own = _global_registry.get(oid, Format.BINARY)
+    own = _builtin_registry.get(oid, Format.BINARY)
     return (
         own is not None
         and codec.format is Format.BINARY

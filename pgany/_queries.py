@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from pgany._typeinfo import catalog_query
 from pgany.errors import InterfaceError, RowCountError
+from pgany.types import Codec, Format, TypeRegistry
+from pgany.types._registry import FALLBACK_TEXT
 
 if TYPE_CHECKING:
     from pgany._rows import Row
@@ -154,25 +157,21 @@ class Queries:
         records: Iterable[Sequence[Any]] | AsyncIterable[Sequence[Any]],
         columns: Sequence[str] | None = None,
     ) -> int:
-        """Bulk-load *records* into *table* with binary COPY; return the row count.
+        """Bulk-load *records* into *table* with COPY; return the row count.
 
         *table* is a table name as SQL would parse it (``"public.t"``,
         ``'"MixedCase"'``); the column types are looked up from the table.
         *records* is a sync or async iterable of sequences, one value per
-        column (of *columns*, or of every column in order).
+        column (of *columns*, or of every column in order). Each value goes
+        through the codec its column's type has on this connection (a
+        registered one too); the COPY is binary unless one of them is a text
+        codec.
         """
         from pgany.client import quote_ident
-        from pgany.copy import BinaryCopyInWriter
+        from pgany.copy import BinaryCopyInWriter, _write_text_rows
 
         client, holder = self._cx()
-        result = await client._execute(
-            "SELECT c.oid::regclass::text, a.attname, a.atttypid FROM pg_catalog.pg_attribute a "
-            "JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
-            "WHERE a.attrelid = $1::text::regclass AND a.attnum > 0 AND NOT a.attisdropped "
-            "ORDER BY a.attnum",
-            (table,),
-            holder,
-        )
+        result = await client._execute(_TABLE_COLUMNS, (table,), holder)
         found = {r[1]: r[2] for r in result.rows}
         if not found:
             raise InterfaceError(f"table {table!r} has no columns")
@@ -181,13 +180,46 @@ class Queries:
         missing = [n for n in names if n not in found]
         if missing:
             raise InterfaceError(f"table {qualified} has no column {missing[0]!r}")
+        oids = [found[n] for n in names]
+        await client._types.learn(oids, holder)
+        # Binary when every column travels in binary; a column whose codec is
+        # a text one (registered so, or a type pgany reads as text) makes it text.
+        registry = client._registry
+        codecs = [registry.for_param(oid) for oid in oids]
+        binary = all(c.format is Format.BINARY for c in codecs)
+        if not binary:
+            codecs = [_text_codec(registry, oid, names[i]) for i, oid in enumerate(oids)]
         cols = ", ".join(quote_ident(n) for n in names)
-        sql = f"COPY {qualified} ({cols}) FROM STDIN (FORMAT binary)"
+        sql = f"COPY {qualified} ({cols}) FROM STDIN{' (FORMAT binary)' if binary else ''}"
         async with self.copy_in(sql) as sink:
-            writer = BinaryCopyInWriter(sink, [found[n] for n in names])
-            await writer.write_rows(records)
-            await writer.finish()
+            if binary:
+                await BinaryCopyInWriter(sink, oids).write_rows(records)
+            else:
+                await _write_text_rows(sink, codecs, records)
         return sink.rows_copied or 0
+
+
+def _text_codec(registry: TypeRegistry, oid: int, column: str) -> Codec:
+    """The codec that writes *column* (of type *oid*) in a text COPY."""
+    codec = registry.get(oid, Format.TEXT)
+    if codec is not None and codec.encode is not None:
+        return codec
+    binary = registry.get(oid, Format.BINARY)
+    if binary is not None and binary.encode is not None:
+        raise InterfaceError(
+            f"column {column!r} ({binary.name}) has only a binary encoder and another column "
+            "only a text one: one COPY cannot mix formats"
+        )
+    return FALLBACK_TEXT
+
+
+#: The columns of a table, for copy_records_in.
+_TABLE_COLUMNS = catalog_query(
+    "SELECT c.oid::regclass::text, a.attname, a.atttypid FROM pg_catalog.pg_attribute a "
+    "JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
+    "WHERE a.attrelid = $1::text::regclass AND a.attnum > 0 AND NOT a.attisdropped "
+    "ORDER BY a.attnum"
+)
 
 
 def _row_count_error(rows: list[Any], method: str) -> RowCountError:

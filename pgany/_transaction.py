@@ -25,6 +25,7 @@ from pgany.protocol import frontend as fe
 if TYPE_CHECKING:
     from pgany._rows import Row
     from pgany.client import Client, Statement
+    from pgany.protocol.pipeline import RowFactory
 
 __all__ = ["END_TIMEOUT", "Portal", "RowStream", "Savepoint", "Transaction", "TransactionContext"]
 
@@ -89,6 +90,36 @@ async def _end_bounded(client: Client, sql: str, holder: object) -> None:
             await client.close()
 
 
+async def _finish(client: Client, sql: str, undo: str, holder: object) -> Request:
+    """Run *sql* (COMMIT, RELEASE) unless the caller is cancelled: then run *undo*.
+
+    Cancellation is checked before *sql* is sent; once it is sent, its
+    outcome is awaited shielded and bounded, so the caller learns what
+    happened (a cancelled unit of work never commits, and committed work is
+    never reported as cancelled). An error from *sql* is raised after *undo*.
+    """
+    try:
+        await anyio.lowlevel.checkpoint_if_cancelled()
+    except BaseException:
+        await _end_bounded(client, undo, holder)
+        raise
+    with anyio.CancelScope(shield=True):
+        with anyio.move_on_after(END_TIMEOUT) as scope:
+            try:
+                return await client._simple(sql, discard=True, holder=holder)
+            except ConnectionClosed:
+                raise
+            except BaseException:
+                await _end_bounded(client, undo, holder)
+                raise
+    assert scope.cancelled_caught
+    await client.close()
+    raise ConnectionClosed(
+        f"{sql.split()[0]} did not complete within {END_TIMEOUT:g} s: the connection was "
+        "closed and the outcome is unknown"
+    )
+
+
 class Transaction(Queries):
     """An open transaction: the query methods of :class:`~pgany.Client`, plus
     savepoints, portals, :meth:`commit` and :meth:`rollback`."""
@@ -116,14 +147,16 @@ class Transaction(Queries):
         return self._finished
 
     async def commit(self) -> None:
-        """Commit now; the transaction is then finished (leaving the block does nothing more)."""
+        """Commit now; the transaction is then finished (leaving the block does nothing more).
+
+        Called in a cancelled scope, it sends no COMMIT: the transaction
+        rolls back and the cancellation propagates. Once COMMIT is sent, its
+        outcome is awaited shielded (bounded): a caller is never told its
+        work was cancelled when it was committed.
+        """
         client, holder = self._cx()
         self._finished = True
-        try:
-            req = await client._simple("COMMIT", discard=True, holder=holder)
-        except BaseException:
-            await _end_bounded(client, "ROLLBACK", holder)
-            raise
+        req = await _finish(client, "COMMIT", "ROLLBACK", holder)
         failed = req.results and req.results[-1].tag == "ROLLBACK"
         if failed:
             cls = lookup("25P02")
@@ -133,10 +166,15 @@ class Transaction(Queries):
             )
 
     async def rollback(self) -> None:
-        """Roll back now; the transaction is then finished."""
+        """Roll back now; the transaction is then finished.
+
+        The rollback is done even in a cancelled scope (shielded, bounded);
+        the cancellation is raised afterwards.
+        """
         client, holder = self._cx()
         self._finished = True
         await _end_bounded(client, "ROLLBACK", holder)
+        await anyio.lowlevel.checkpoint()
 
     def savepoint(self, name: str | None = None) -> SavepointContext:
         """``async with tx.savepoint() as sp:`` — a nested transaction.
@@ -162,7 +200,7 @@ class Transaction(Queries):
         if portal.exhausted:
             await anyio.lowlevel.checkpoint()
             return []
-        req = Request(row_factory=portal.statement._row_factory)
+        req = Request(row_factory=portal._row_factory)
         if req.row_factory is None:
             req.discard = True
         await client._run(fe.encode_execute(portal.name, max_rows) + fe.SYNC, req, holder)
@@ -182,19 +220,31 @@ class Savepoint(Transaction):
         self.name = name
 
     async def commit(self) -> None:
-        """Release the savepoint (its work joins the enclosing transaction)."""
+        """Release the savepoint (its work joins the enclosing transaction).
+
+        In a cancelled scope nothing is released: the savepoint is rolled
+        back and the cancellation propagates.
+        """
         client, holder = self._cx()
         self._finished = True
-        await client._simple(
-            f"RELEASE SAVEPOINT {_quote_ident(self.name)}", discard=True, holder=holder
+        q = _quote_ident(self.name)
+        await _finish(
+            client,
+            f"RELEASE SAVEPOINT {q}",
+            f"ROLLBACK TO SAVEPOINT {q}; RELEASE SAVEPOINT {q}",
+            holder,
         )
 
     async def rollback(self) -> None:
-        """Roll back to the savepoint and release it; the enclosing transaction goes on."""
+        """Roll back to the savepoint and release it; the enclosing transaction goes on.
+
+        Done even in a cancelled scope; the cancellation is raised afterwards.
+        """
         client, holder = self._cx()
         self._finished = True
         q = _quote_ident(self.name)
         await _end_bounded(client, f"ROLLBACK TO SAVEPOINT {q}; RELEASE SAVEPOINT {q}", holder)
+        await anyio.lowlevel.checkpoint()
 
 
 async def bind_portal(
@@ -203,21 +253,37 @@ async def bind_portal(
     """Bind *params* to *stmt* as a new named portal (valid until the transaction ends)."""
     statement = await client._statement(stmt, holder)
     name = f"pgany_portal_{next(_portal_names)}"
-    data = statement._encode(params, portal=name, execute=False) + fe.SYNC
-    req = Request()
-    req.discard = True
-    await client._run(data, req, holder)
+    data = statement._encode(params, portal=name, execute=False)
+    if statement._shaped_at_execution:
+        # FETCH / EXECUTE: the portal's rows have the shape it has now; ask for it.
+        req = Request(row_factory_for=statement._row_factory_for)
+        data += fe.encode_describe("P", name)
+    else:
+        req = Request()
+        req.discard = True
+    await client._run(data + fe.SYNC, req, holder)
     client._raise_for(req)
-    return Portal(name, statement, client)
+    factory = req.row_factory if statement._shaped_at_execution else statement._row_factory
+    return Portal(name, statement, client, factory)
 
 
 class Portal:
     """A bound statement inside a transaction, read with :meth:`Transaction.query_portal`."""
 
     __module__ = "pgany"
-    __slots__ = ("_client", "_fetched", "exhausted", "name", "rows_affected", "statement")
+    __slots__ = (
+        "_client",
+        "_fetched",
+        "_row_factory",
+        "exhausted",
+        "name",
+        "rows_affected",
+        "statement",
+    )
 
-    def __init__(self, name: str, statement: Statement, client: Client) -> None:
+    def __init__(
+        self, name: str, statement: Statement, client: Client, row_factory: RowFactory | None
+    ) -> None:
         #: The portal's name on the server.
         self.name = name
         #: The statement it was bound from.
@@ -228,6 +294,8 @@ class Portal:
         self.rows_affected = 0
         self._client = client
         self._fetched = 0
+        # (the statement's, or for FETCH / EXECUTE the one for the portal's own shape)
+        self._row_factory = row_factory
 
     def _take(self, req: Request) -> list[Any]:
         """The rows of one Execute; notes exhaustion and the row count."""
@@ -262,6 +330,7 @@ class TransactionContext:
             raise InterfaceError("this transaction() context is already in use")
         client = self._client
         holder = _Holder()
+        await anyio.lowlevel.checkpoint_if_cancelled()  # (cancelled: no BEGIN, no ROLLBACK)
         await client._acquire(holder)
         self._holder = holder
         try:
@@ -312,6 +381,7 @@ class SavepointContext:
     async def __aenter__(self) -> Savepoint:
         client, holder = self._parent._cx()
         assert isinstance(holder, _Holder)
+        await anyio.lowlevel.checkpoint_if_cancelled()  # (cancelled: no SAVEPOINT sent)
         q = _quote_ident(self._name)
         try:
             await client._simple(f"SAVEPOINT {q}", discard=True, holder=holder)
@@ -378,7 +448,7 @@ class RowStream:
     async def _fetch(self) -> Request:
         """Send the next Execute (it runs while the consumer works)."""
         portal = self._portal
-        req = Request(row_factory=portal.statement._row_factory)
+        req = Request(row_factory=portal._row_factory)
         if req.row_factory is None:
             req.discard = True
         await self._client._submit(
@@ -450,6 +520,7 @@ class StreamContext:
 
     async def __aenter__(self) -> RowStream:
         client = self._client
+        await anyio.lowlevel.checkpoint_if_cancelled()  # (cancelled: no BEGIN sent)
         if self._outer is not None:
             holder: object = self._outer
         else:
@@ -486,7 +557,8 @@ class StreamContext:
                 return False
             if self._own_tx:
                 if exc_type is None:
-                    await _end_bounded(client, "COMMIT", holder)
+                    # (cancelled before COMMIT is sent: rolls back, then raises)
+                    await _finish(client, "COMMIT", "ROLLBACK", holder)
                 else:
                     await _end_bounded(client, "ROLLBACK", holder)
             elif not stream._portal.exhausted:

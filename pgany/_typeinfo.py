@@ -26,7 +26,19 @@ from pgany.types._range import multirange_codecs, range_codecs
 if TYPE_CHECKING:
     from pgany.client import Client
 
-__all__ = ["TypeLearner"]
+__all__ = ["CATALOG_QUERIES", "TypeLearner", "catalog_query"]
+
+#: The SQL of the catalog queries pgany runs for itself. Their statements
+#: convert values with pgany's own codecs, never with one a user registered
+#: (pgany reads their answers, and a user's codec may return anything).
+CATALOG_QUERIES: set[str] = set()
+
+
+def catalog_query(sql: str) -> str:
+    """Mark *sql* as one of pgany's own catalog queries (see :data:`CATALOG_QUERIES`)."""
+    CATALOG_QUERIES.add(sql)
+    return sql
+
 
 _QUERY = """
 SELECT t.oid, t.typname, t.typtype, t.typelem, t.typarray, t.typbasetype, t.typdelim,
@@ -45,6 +57,13 @@ LEFT JOIN pg_catalog.pg_range r ON r.rngtypid = t.oid
 LEFT JOIN pg_catalog.pg_range mr ON {multirange_join}
 WHERE t.oid = ANY($1::oid[])
 """
+
+
+#: The lookup, by whether the server has multiranges (PostgreSQL 14 and later).
+_LOOKUP = {
+    has: catalog_query(_QUERY.format(multirange_join=join))
+    for has, join in ((True, "mr.rngmultitypid = t.oid"), (False, "false"))
+}
 
 
 def _known(registry: TypeRegistry, oid: int) -> bool:
@@ -100,8 +119,7 @@ class TypeLearner:
 
     async def _lookup(self, oids: set[int], holder: object | None) -> None:
         client = self._client
-        multirange_join = "mr.rngmultitypid = t.oid" if client.server_version >= 140000 else "false"
-        sql = _QUERY.format(multirange_join=multirange_join)
+        sql = _LOOKUP[client.server_version >= 140000]
         info: dict[int, Any] = {}
         wanted = set(oids)
         for _ in range(8):  # dependencies nest; eight levels is plenty

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import anyio.lowlevel
 
-__all__ = ["Waiter", "waiter_factory"]
+__all__ = ["Waiter", "cancel_check", "waiter_factory"]
 
 
 class Waiter(Protocol):
@@ -117,3 +117,20 @@ def waiter_factory() -> Callable[[], Waiter]:
         factory: Callable[[], Waiter] = _trio_waiter()
         return factory
     return lambda: AsyncioWaiter(loop)
+
+
+def cancel_check() -> Callable[[], Any]:
+    """The running backend's ``checkpoint_if_cancelled``, picked once per connection.
+
+    Every call that sends something first awaits it: a call made in a
+    cancelled scope raises the cancellation before any byte goes out. On
+    trio it is trio's own (a cancel point, no schedule point: 0.15 us instead
+    of anyio's 0.5 us per call); on asyncio, anyio's (cancel scopes are anyio's).
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        import trio.lowlevel
+
+        return trio.lowlevel.checkpoint_if_cancelled
+    return anyio.lowlevel.checkpoint_if_cancelled

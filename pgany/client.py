@@ -20,13 +20,14 @@ from typing import Any
 import anyio
 import anyio.abc
 
+from pgany import types as pgtypes
 from pgany._driver import Driver, Notification
 from pgany._paramcodec import make_values_encoder
 from pgany._queries import Queries
 from pgany._rowcodec import make_row_factory
 from pgany._rows import Column, SimpleQueryRow, simple_row_class
 from pgany._transaction import StreamHolder, TransactionContext, begin_sql
-from pgany._typeinfo import TypeLearner
+from pgany._typeinfo import CATALOG_QUERIES, TypeLearner, catalog_query
 from pgany.config import Config
 from pgany.errors import (
     ConnectionClosed,
@@ -35,16 +36,16 @@ from pgany.errors import (
     EncodeError,
     Error,
     InterfaceError,
+    InvalidSqlStatementName,
     ProtocolError,
 )
 from pgany.protocol import Request, Result
 from pgany.protocol import frontend as fe
-from pgany.protocol.messages import RowDescription
+from pgany.protocol.messages import FieldDescription, RowDescription
 from pgany.protocol.pipeline import RowFactory
 from pgany.types import TypeRegistry, json_codecs
-from pgany.types import registry as global_registry
 from pgany.types._array import register_array_of, register_array_types
-from pgany.types._registry import Codec, Format
+from pgany.types._registry import FALLBACK_TEXT, Codec, Format, parse_format
 
 __all__ = [
     "CancelToken",
@@ -65,6 +66,55 @@ _unpack_i16 = _I16.unpack_from
 # "cached plan must not change result type": the server wants a fresh Parse.
 _STALE_PLAN_ROUTINES = ("RevalidateCachedQuery", "CheckCachedPlan")
 _COPY_RE = re.compile(r"\bcopy\b", re.IGNORECASE)
+_WORD_RE = re.compile(r"[A-Za-z_]+")
+
+#: Statements whose rows the server shapes when they run, not when they are
+#: prepared (FETCH follows the cursor open then, EXECUTE the prepared
+#: statement of that name then): their rows are described at every execution.
+_SHAPED_AT_EXECUTION = frozenset({"fetch", "execute"})
+#: The first letters, then the first four, of the command tags that may make
+#: cached statements stale or end a transaction (two quick tests, so that a
+#: plain SELECT / INSERT / UPDATE / DELETE costs next to nothing; then
+#: :meth:`Client._after_command` looks closer).
+_TAG_INITIALS = "ACDR"
+_TAG_HEADS = frozenset({"CREA", "ALTE", "DROP", "DISC", "DEAL", "ROLL", "COMM"})
+#: Command tags after which every cached statement is forgotten: DDL (a cached
+#: ``SELECT *`` may now have other columns) and what deallocates statements.
+_CLEARING_TAGS = ("CREATE ", "ALTER ", "DROP ", "DISCARD ", "DEALLOCATE ALL")
+#: Server settings (reported by ParameterStatus) under which a statement's
+#: literals were read and its names resolved: when one changes, cached
+#: statements are stale. (search_path is reported from PostgreSQL 18 on.)
+_PARSE_SETTINGS = frozenset(
+    {"DateStyle", "IntervalStyle", "TimeZone", "standard_conforming_strings", "search_path"}
+)
+
+
+def _leading_keyword(sql: str) -> str:
+    """The first word of *sql*, lowercased, past whitespace and comments (``""`` if none)."""
+    i, n = 0, len(sql)
+    while i < n:
+        if sql[i].isspace():
+            i += 1
+        elif sql.startswith("--", i):
+            j = sql.find("\n", i)
+            i = n if j < 0 else j + 1
+        elif sql.startswith("/*", i):
+            depth = 0  # (block comments nest in PostgreSQL)
+            while i < n:
+                if sql.startswith("/*", i):
+                    depth += 1
+                    i += 2
+                elif sql.startswith("*/", i):
+                    depth -= 1
+                    i += 2
+                    if depth == 0:
+                        break
+                else:
+                    i += 1
+        else:
+            break
+    m = _WORD_RE.match(sql, i)
+    return m.group(0).lower() if m else ""
 
 
 class CommandComplete:
@@ -118,7 +168,9 @@ class Statement:
     """A prepared statement: its SQL, parameter types and result columns.
 
     Made by :meth:`Client.prepare` (or, behind the scenes, by the statement
-    cache). Executing it again skips Parse.
+    cache). Executing it again skips Parse. The rows of a ``FETCH`` or
+    ``EXECUTE`` statement take the shape the cursor or prepared statement has
+    when it runs, which may differ from :attr:`columns`.
     """
 
     __module__ = "pgany"
@@ -127,11 +179,15 @@ class Statement:
         "_bind_prefix",
         "_bind_tail",
         "_client",
+        "_exec_sync",
         "_param_codecs",
         "_param_formats",
         "_parse",
+        "_reshaped",
         "_result_formats",
         "_row_factory",
+        "_row_factory_for",
+        "_shaped_at_execution",
         "_values",
         "columns",
         "exclusive",
@@ -149,7 +205,8 @@ class Statement:
         description: RowDescription | None,
         explicit_types: Sequence[int] = (),
     ) -> None:
-        registry = client._registry
+        # pgany's own catalog queries never meet a user's codec.
+        registry = pgtypes._builtin_registry if sql in CATALOG_QUERIES else client._registry
         #: The SQL text.
         self.sql = sql
         #: The server-side name (``""`` for the unnamed statement).
@@ -176,6 +233,19 @@ class Statement:
             self._bind_prefix + _formats(self._param_formats) + _I16.pack(len(self.params))
         )
         self._bind_tail = _formats(self._result_formats)
+        #: FETCH / EXECUTE: the server shapes the rows when the statement runs,
+        #: so every execution asks for the portal's description (see _factory_for).
+        self._shaped_at_execution = _leading_keyword(sql) in _SHAPED_AT_EXECUTION
+        self._reshaped: tuple[tuple[FieldDescription, ...], RowFactory] | None = None
+        self._row_factory_for: Callable[[RowDescription], RowFactory] | None
+        if self._shaped_at_execution:
+            self._exec_sync = _DESCRIBE_EXECUTE_ALL_SYNC
+            self._row_factory_for = self._factory_for
+            if not fields:
+                self._bind_tail = _ALL_BINARY  # (whatever columns the rows turn out to have)
+        else:
+            self._exec_sync = _EXECUTE_ALL_SYNC
+            self._row_factory_for = client._row_factory_for if not fields else None
         self._values = make_values_encoder(
             self.params, self._param_codecs, self._encode_values_slow
         )
@@ -200,9 +270,34 @@ class Statement:
                 head,
                 values,
                 self._bind_tail,
-                _EXECUTE_ALL_SYNC,
+                self._exec_sync,
             )
         )
+
+    def _factory_for(self, desc: RowDescription) -> RowFactory:
+        """The row decoder for the shape a FETCH / EXECUTE portal has now.
+
+        The statement's own decoder when the shape is the one it was prepared
+        with; else one made for the portal's description (kept for next time).
+        """
+        fields = desc.fields
+        factory = self._row_factory
+        columns = self.columns
+        if (
+            factory is not None
+            and len(fields) == len(columns)
+            and all(
+                f.type_oid == c.type_oid and f.name == c.name
+                for f, c in zip(fields, columns, strict=True)
+            )
+        ):
+            return factory
+        reshaped = self._reshaped
+        if reshaped is not None and reshaped[0] == fields:
+            return reshaped[1]
+        factory = self._client._described_row_factory(desc)
+        self._reshaped = (fields, factory)
+        return factory
 
     def _encode(self, params: Sequence[Any], portal: str = "", execute: bool = True) -> bytes:
         """Parse (for the unnamed statement) + Bind (+ Execute), without Sync."""
@@ -280,6 +375,9 @@ class Statement:
 
 _EXECUTE_ALL = fe.encode_execute("", 0)
 _EXECUTE_ALL_SYNC = _EXECUTE_ALL + fe.SYNC
+_DESCRIBE_EXECUTE_ALL_SYNC = fe.encode_describe("P", "") + _EXECUTE_ALL_SYNC
+#: Result format codes: one code, binary, for every column.
+_ALL_BINARY = _I16.pack(1) + _I16.pack(int(Format.BINARY))
 #: Parameter sets encoded per part of a big executemany batch.
 _BATCH_CHUNK = 2000
 #: Ends a batch that must not take effect: Execute of a portal that does not exist.
@@ -293,6 +391,12 @@ def _check_param_set(params: object) -> None:
         raise InterfaceError(
             f"each parameter set must be a sequence of values (a tuple or list), not {type(params).__name__}"
         )
+
+
+#: A type's OID and its array type's OID, for register_codec.
+_TYPE_OIDS = catalog_query(
+    "SELECT t.oid, t.typarray FROM pg_catalog.pg_type t WHERE t.oid = $1::text::regtype"
+)
 
 
 def codec_name(codec: Codec, oid: int) -> str:
@@ -366,12 +470,14 @@ class NotificationStream:
 
 
 class _CacheEntry:
-    __slots__ = ("error", "ready", "statement")
+    __slots__ = ("error", "ready", "stale", "statement")
 
     def __init__(self) -> None:
         self.ready = anyio.Event()
         self.statement: Statement | None = None
         self.error: bool = False
+        # The cache was cleared while this statement was being prepared.
+        self.stale: bool = False
 
 
 class CancelToken:
@@ -431,10 +537,21 @@ class Client(Queries):
         self._config = config
         self._host = host
         self._registry: TypeRegistry = self._fresh_registry(config)
+        self._codecs: list[Codec] = []
         self._cache: OrderedDict[str, _CacheEntry] = OrderedDict()
         self._types = TypeLearner(self)
         self._cache_size = config.statement_cache_size
         self._names = itertools.count(1)
+        # FETCH / EXECUTE statements, prepared afresh at every execution: the
+        # latest Statement per SQL, reused while their rows keep its shape.
+        self._shaped_now: OrderedDict[str, Statement] = OrderedDict()
+        # Names of forgotten statements, closed on the server with the next Parse.
+        self._pending_closes: list[str] = []
+        # DDL ran in the open transaction: a rollback undoes it, so cached
+        # statements prepared since are stale again.
+        self._ddl_in_transaction = False
+        self._parse_settings = {n: self._proto.parameters.get(n) for n in _PARSE_SETTINGS}
+        driver._parameter_listeners.append(self._on_parameter_status)
         driver.canceller = lambda: self.cancel_token().cancel_query()
         if config.connect_timeout is not None:
             driver.close_cancel_timeout = min(driver.close_cancel_timeout, config.connect_timeout)
@@ -448,13 +565,18 @@ class Client(Queries):
         return self, None
 
     @staticmethod
-    def _fresh_registry(config: Config) -> TypeRegistry:
-        """A copy-on-write view of the global registry, with this connection's JSON functions."""
-        registry = global_registry.child()
+    def _fresh_registry(config: Config, codecs: Sequence[Codec] = ()) -> TypeRegistry:
+        """A copy-on-write view of the global registry, with this connection's JSON
+        functions and *codecs* (registered with :meth:`register_codec`, in order)."""
+        registry = pgtypes.registry.child()  # (looked up at each connect)
         if config.json_loads is not None or config.json_dumps is not None:
             for codec in json_codecs(config.json_loads, config.json_dumps):
                 registry.register(codec)
             register_array_types(registry, [114, 3802])
+        for codec in codecs:
+            registry.override(codec)
+            if codec.array_oid:
+                register_array_of(registry, codec.oid, codec.array_oid)
         return registry
 
     def __repr__(self) -> str:
@@ -510,23 +632,21 @@ class Client(Queries):
         *type_name* is looked up on the server (``"numeric"``, ``"public.my_type"``);
         *decode* receives one field's bytes (``bytes`` or ``memoryview``) in
         *format* (``"binary"`` or ``"text"``), *encode* returns a parameter's
-        bytes. Statements prepared before keep working and pick the new codec
-        up when they are prepared again (the statement cache is cleared).
+        bytes. The codec wins over pgany's own in both formats: results,
+        parameters, arrays of the type and composite fields use it, in
+        *format*; a direction left out falls back to the type's other format.
+        Statements prepared before keep working and pick the new codec up
+        when they are prepared again (the statement cache is cleared).
         """
-        fmt = format if isinstance(format, Format) else Format[str(format).upper()]
-        oid = await self.query_value("SELECT $1::text::regtype::oid", type_name)
+        fmt = parse_format(format)
+        row = (await self._execute(_TYPE_OIDS, (type_name,))).rows[0]
         name = type_name.rsplit(".", 1)[-1]
-        codec = Codec(int(oid), name, fmt, encode, decode)
-        self._registry.register(codec)
-        array_oid = await self.query_value(
-            "SELECT typarray FROM pg_catalog.pg_type WHERE oid = $1", oid
-        )
-        if array_oid:
-            register_array_of(self._registry, int(oid), int(array_oid))
-        for sql in list(self._cache):
-            entry = self._cache.pop(sql)
-            if entry.statement is not None:
-                self._close_statement(entry.statement.name)
+        self._codecs.append(Codec(int(row[0]), name, fmt, encode, decode, int(row[1])))
+        # Types learned from the server (domains, ranges, composites) were built
+        # from the codecs they saw: start again from the global registry.
+        self._registry = self._fresh_registry(self._config, self._codecs)
+        self._types.clear()
+        self._clear_statements()
 
     def clear_type_cache(self) -> None:
         """Forget the types learned from the server (after ``ALTER TYPE``, say).
@@ -534,12 +654,10 @@ class Client(Queries):
         Codecs registered with :meth:`register_codec` are forgotten too, and
         the statement cache is emptied, so statements are prepared afresh.
         """
+        self._codecs = []
         self._registry = self._fresh_registry(self._config)
         self._types.clear()
-        for sql in list(self._cache):
-            entry = self._cache.pop(sql)
-            if entry.statement is not None:
-                self._close_statement(entry.statement.name)
+        self._clear_statements()
 
     def cancel_token(self) -> CancelToken:
         """A token that can cancel this session's running query from anywhere."""
@@ -569,6 +687,7 @@ class Client(Queries):
         """
         driver = self._driver
         proto = self._proto
+        await driver.checkpoint_if_cancelled()  # a cancelled call sends nothing
         while True:
             if driver._cancel_done is not None:
                 await driver.wait_cancel_done()
@@ -588,8 +707,14 @@ class Client(Queries):
     async def _run(
         self, data: bytes | bytearray, req: Request, holder: object | None = None
     ) -> Request:
-        """Send one request and wait for its outcome; on cancellation, abandon it."""
+        """Send one request and wait for its outcome; on cancellation, abandon it.
+
+        A checkpoint on every path: cancellation is checked before anything
+        is sent, and waiting for the outcome is a schedule point even when it
+        is already readable.
+        """
         driver = self._driver
+        await driver.checkpoint_if_cancelled()
         if self._may_send_now(req, holder):
             driver.send(data, req, True)  # no coroutine for _submit
         else:
@@ -649,13 +774,24 @@ class Client(Queries):
             req.error = None  # raised once; do not keep the traceback alive
             raise error
 
-    async def _new_statement(
-        self, sql: str, types: Sequence[int], name: str, holder: object | None = None
-    ) -> Statement:
+    async def _describe(
+        self, sql: str, types: Sequence[int], name: str, holder: object | None
+    ) -> tuple[tuple[int, ...], RowDescription | None]:
+        """Parse and describe *sql* as *name*; learn the types it uses."""
         data = fe.encode_parse(name, sql, types) + fe.encode_describe("S", name) + fe.SYNC
+        closes = self._pending_closes
+        if closes:
+            # Forgotten statements are closed in the same request (no round trip of their own).
+            self._pending_closes = []
+            data = b"".join(fe.encode_close("S", n) for n in closes) + data
         req = Request()
         req.discard = True  # no rows come from a Describe
-        await self._run(data, req, holder)
+        try:
+            await self._run(data, req, holder)
+        except BaseException:
+            if closes and not req.done and all(r is not req for r in self._proto.requests()):
+                self._pending_closes[:0] = closes  # never sent
+            raise
         self._raise_for(req)
         if req.param_oids is None:
             raise ProtocolError("the server did not describe the statement's parameters")
@@ -663,7 +799,43 @@ class Client(Queries):
         oids = [*req.param_oids, *(f.type_oid for f in fields)]
         if self._types.missing(oids):
             await self._types.learn(oids, holder)
-        return Statement(self, name, sql, req.param_oids, req.row_description, types)
+        return req.param_oids, req.row_description
+
+    async def _new_statement(
+        self, sql: str, types: Sequence[int], name: str, holder: object | None = None
+    ) -> Statement:
+        param_oids, description = await self._describe(sql, types, name, holder)
+        return Statement(self, name, sql, param_oids, description, types)
+
+    async def _shaped_statement(self, sql: str, holder: object | None) -> Statement:
+        """FETCH / EXECUTE: prepared afresh, unnamed, at every execution.
+
+        Their rows take the shape the cursor or prepared statement has when
+        they run, and a server describes a prepared one as it was when it was
+        prepared. The Statement (and its row decoder) is reused while the
+        description stays the same.
+        """
+        param_oids, description = await self._describe(sql, (), "", holder)
+        fields = description.fields if description is not None else ()
+        shaped = self._shaped_now
+        stmt = shaped.get(sql)
+        if (
+            stmt is not None
+            and stmt.params == param_oids
+            and len(stmt.columns) == len(fields)
+            and all(
+                (c.name, c.type_oid, c.table_oid, c.column_id)
+                == (f.name, f.type_oid, f.table_oid, f.column_id)
+                for c, f in zip(stmt.columns, fields, strict=True)
+            )
+        ):
+            shaped.move_to_end(sql)
+            return stmt
+        stmt = Statement(self, "", sql, param_oids, description)
+        shaped[sql] = stmt
+        while len(shaped) > self._cache_size:
+            shaped.popitem(last=False)
+        return stmt
 
     async def _statement(self, sql: str | Statement, holder: object | None = None) -> Statement:
         if isinstance(sql, Statement):
@@ -687,21 +859,30 @@ class Client(Queries):
             await entry.ready.wait()
             if entry.error and cache.get(sql) is entry:
                 del cache[sql]
+        if _leading_keyword(sql) in _SHAPED_AT_EXECUTION:
+            return await self._shaped_statement(sql, holder)
         entry = _CacheEntry()
         cache[sql] = entry
-        name = f"_pgany_{next(self._names)}"
-        try:
-            stmt = await self._new_statement(sql, (), name, holder)
-        except BaseException as exc:
-            entry.error = True
-            if cache.get(sql) is entry:
-                del cache[sql]
-            entry.ready.set()
-            if not isinstance(exc, Error) and not self.is_closed:
-                # Cancelled while the Parse was in flight: the server may still
-                # create the statement, so close it (this request stands alone).
-                self._close_statement(name)
-            raise
+        while True:
+            name = f"_pgany_{next(self._names)}"
+            try:
+                stmt = await self._new_statement(sql, (), name, holder)
+            except BaseException as exc:
+                entry.error = True
+                if cache.get(sql) is entry:
+                    del cache[sql]
+                entry.ready.set()
+                if not isinstance(exc, Error) and not self.is_closed:
+                    # Cancelled while the Parse was in flight: the server may still
+                    # create the statement, so close it.
+                    self._close_statement(name)
+                raise
+            if not entry.stale:
+                break
+            # The cache was cleared meanwhile (DDL, DISCARD ALL, a setting that
+            # changed): the server may have parsed it before that. Again.
+            entry.stale = False
+            self._close_statement(name)
         entry.statement = stmt
         entry.ready.set()
         self._evict()
@@ -717,18 +898,60 @@ class Client(Queries):
             self._close_statement(old.statement.name)
 
     def _close_statement(self, name: str) -> None:
-        req = Request()
-        req.discard = True
-        try:
-            self._driver.send(fe.encode_close("S", name) + fe.SYNC, req)
-        except Error:
-            pass
+        """Close the server's statement *name*, with the next Parse this client sends."""
+        self._pending_closes.append(name)
 
     def _forget(self, stmt: Statement) -> None:
         entry = self._cache.get(stmt.sql)
         if entry is not None and entry.statement is stmt:
             del self._cache[stmt.sql]
             self._close_statement(stmt.name)
+
+    def _clear_statements(self) -> None:
+        """Forget every cached statement: the next use of each prepares it again."""
+        cache = self._cache
+        for sql, entry in list(cache.items()):
+            if entry.statement is None:
+                entry.stale = True  # being prepared: its preparer prepares it again
+            else:
+                del cache[sql]
+                self._close_statement(entry.statement.name)
+        self._shaped_now.clear()
+
+    def _on_parameter_status(self, name: str, value: str) -> None:
+        """A reported server setting changed (ParameterStatus)."""
+        if name in _PARSE_SETTINGS and self._parse_settings.get(name) != value:
+            # Cached statements keep the literals (dates, intervals, strings)
+            # and names read under the old value.
+            self._parse_settings[name] = value
+            self._clear_statements()
+
+    def _after_command(self, tag: str, status: str | None) -> None:
+        """Forget the cached statements a command (told by its tag) may have made stale.
+
+        Called for the tags that begin like one of :data:`_TAG_HEADS`.
+        """
+        if tag.startswith(_CLEARING_TAGS):
+            self._clear_statements()
+            if status != "I":
+                self._ddl_in_transaction = True
+        elif tag == "ROLLBACK" and self._ddl_in_transaction:
+            self._clear_statements()  # (also ROLLBACK TO SAVEPOINT: the DDL may be undone)
+        if status == "I":
+            self._ddl_in_transaction = False
+
+    def _recover(self, stmt: Statement, error: BaseException) -> bool:
+        """After *stmt* failed with *error*: forget what is stale; True if running
+        it again, prepared afresh, may succeed."""
+        if _is_stale_plan(error):
+            self._forget(stmt)
+            return True
+        if stmt.name and isinstance(error, InvalidSqlStatementName):
+            # One of our statements is gone (DISCARD ALL or DEALLOCATE ALL that
+            # this client did not see): so are the others.
+            self._clear_statements()
+            return True
+        return False
 
     async def _execute(
         self, sql: str | Statement, params: Sequence[Any], holder: object | None = None
@@ -745,25 +968,30 @@ class Client(Queries):
             stmt = await self._statement(sql, holder)
         for attempt in (0, 1):
             data = stmt._request(params)
-            factory = stmt._row_factory
-            req = Request(row_factory=factory, exclusive=stmt.exclusive)
-            if factory is None:
-                req.row_factory_for = self._row_factory_for
+            req = Request(
+                row_factory=stmt._row_factory,
+                row_factory_for=stmt._row_factory_for,
+                exclusive=stmt.exclusive,
+            )
             await self._run(data, req, holder)
             error = req.error
-            if (
-                error is not None
-                and attempt == 0
-                and _is_stale_plan(error)
-                and req.status == "I"
-                and not isinstance(sql, Statement)
-            ):
-                self._forget(stmt)
-                stmt = await self._statement(stmt.sql, holder)
-                continue
-            self._raise_for(req)
-            if req.results:
-                return req.results[-1]
+            if error is not None:
+                if (
+                    self._recover(stmt, error)
+                    and attempt == 0
+                    and req.status == "I"  # (in a transaction, the error aborted it)
+                    and not isinstance(sql, Statement)
+                ):
+                    stmt = await self._statement(stmt.sql, holder)
+                    continue
+                self._raise_for(req)
+            results = req.results
+            if results:
+                result = results[-1]
+                tag = result.tag
+                if tag and tag[0] in _TAG_INITIALS and tag[:4] in _TAG_HEADS:
+                    self._after_command(tag, req.status)
+                return result
             return Result(None)
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -787,9 +1015,12 @@ class Client(Queries):
             first.extend(stmt._encode_many(it))
             first.append(fe.SYNC)
             await self._run(b"".join(first), req, holder)
+        else:
+            await self._stream_batch(stmt, first, it, req)
+        if req.error is not None:
+            # (not retried: the parameter sets are consumed) the next call prepares afresh.
+            self._recover(stmt, req.error)
             self._raise_for(req)
-            return
-        await self._stream_batch(stmt, first, it, req)
 
     async def _stream_batch(
         self, stmt: Statement, first: list[bytes], rest: Iterator[Sequence[Any]], req: Request
@@ -826,7 +1057,6 @@ class Client(Queries):
         except BaseException:
             driver.abandon(req)
             raise
-        self._raise_for(req)
 
     async def _prepare(
         self, sql: str, types: Sequence[int | str] | None, holder: object | None
@@ -834,6 +1064,28 @@ class Client(Queries):
         oids = [self._resolve_type(t) for t in (types or ())]
         name = f"_pgany_p{next(self._names)}"
         return await self._new_statement(sql, oids, name, holder)
+
+    def _described_row_factory(self, desc: RowDescription) -> RowFactory:
+        """A row decoder for a portal's description: each column in the format it names."""
+        registry = self._registry
+        codecs: list[Codec] = []
+        for f in desc.fields:
+            fmt = Format.BINARY if f.format == Format.BINARY else Format.TEXT
+            codec = registry.get(f.type_oid, fmt)
+            if codec is None or codec.decode is None:
+                if fmt is Format.BINARY:
+                    raise DecodeError(
+                        f"column {f.name!r} (type OID {f.type_oid}) came in binary, which "
+                        "pgany cannot decode: the rows changed shape after the statement "
+                        "was prepared; prepare it again"
+                    )
+                codec = FALLBACK_TEXT
+            codecs.append(codec)
+        columns = [
+            Column(f.name, f.type_oid, self._type_name(f.type_oid), f.table_oid, f.column_id)
+            for f in desc.fields
+        ]
+        return _make_row_factory(columns, codecs)
 
     def _row_factory_for(self, desc: RowDescription) -> RowFactory:
         registry = self._registry
@@ -865,6 +1117,10 @@ class Client(Queries):
         else:
             req.row_factory_for = _simple_row_factory
         await self._run(data, req, holder)
+        for result in req.results:
+            tag = result.tag
+            if tag and tag[0] in _TAG_INITIALS and tag[:4] in _TAG_HEADS:
+                self._after_command(tag, req.status)
         self._raise_for(req)
         return req
 
@@ -916,8 +1172,11 @@ class Client(Queries):
         A query the server still runs for this connection is cancelled (a
         CancelRequest, shielded and bounded by 2 seconds or
         ``connect_timeout``), so that the server stops working on it.
+        As trio's ``aclose()``: the connection is closed even in a cancelled
+        scope, and then the cancellation is raised.
         """
         await self._driver.aclose()
+        await anyio.lowlevel.checkpoint()
 
 
 _TYPE_ALIASES = {
@@ -1085,8 +1344,10 @@ class connect:
         assert tg is not None
         assert client is not None
         try:
-            await client.close()
+            await client._driver.aclose()
         finally:
             # The driver has stopped (or been cancelled): joining cannot block.
             await tg.__aexit__(None, None, None)
+        if exc_type is None:
+            await anyio.lowlevel.checkpoint()  # (closed either way; then a cancellation shows)
         return False

@@ -11,6 +11,7 @@ binary format with pgany's binary codecs.
 
 from __future__ import annotations
 
+import re
 import struct
 from collections.abc import AsyncIterable, Iterable, Sequence
 from types import TracebackType
@@ -86,17 +87,20 @@ class CopyIn:
     """The sink of ``COPY ... FROM STDIN``: ``await sink.write(data)``.
 
     Small writes are gathered into CopyData messages of about 64 KiB; a
-    large write goes out as it is. After the block, :attr:`rows_copied`
-    holds the server's count.
+    large write goes out as it is. Leaving the block normally finishes the
+    :class:`BinaryCopyInWriter` objects writing to it, then ends the COPY.
+    After the block, :attr:`rows_copied` holds the server's count.
     """
 
     __module__ = "pgany.copy"
-    __slots__ = ("_buf", "_client", "_req", "rows_copied")
+    __slots__ = ("_buf", "_client", "_req", "_writers", "rows_copied")
 
     def __init__(self, client: Client, req: Request) -> None:
         self._client = client
         self._req = req
         self._buf = bytearray()
+        # The binary writers on this sink, finished when the block ends normally.
+        self._writers: list[BinaryCopyInWriter] = []
         #: Rows the server copied (set after a successful exit from the block).
         self.rows_copied: int | None = None
 
@@ -115,6 +119,7 @@ class CopyIn:
             data = data.encode("utf-8")
         elif not isinstance(data, (bytes, bytearray, memoryview)):
             raise InterfaceError(f"COPY data must be bytes or str, not {type(data).__name__}")
+        await anyio.lowlevel.checkpoint_if_cancelled()  # (cancelled: nothing is sent)
         try:
             self._check()
         except _Aborted:
@@ -158,6 +163,11 @@ class CopyIn:
             self._client._raise_for(req)
         raise ConnectionClosed("the COPY ended before its data was sent")
 
+    async def _finish_writers(self) -> None:
+        """Send what the binary writers on this sink hold, and their trailers."""
+        for writer in self._writers:
+            await writer.finish()
+
     async def _finish(self) -> None:
         req = self._req
         proto = self._client._proto
@@ -167,11 +177,13 @@ class CopyIn:
                 self._buf.clear()
             proto.end_copy(fe.COPY_DONE)
             self._client._driver._wake()
-        try:
-            await req.waiter.wait()
-        except BaseException:
-            self._client._driver.abandon(req)
-            raise
+        # CopyDone is sent: the outcome is awaited shielded (bounded), so a
+        # COPY that took effect is never reported as cancelled.
+        with anyio.CancelScope(shield=True):
+            with anyio.move_on_after(END_TIMEOUT) as scope:
+                await req.waiter.wait()
+            if scope.cancelled_caught:
+                await self._client.close()
         self._client._raise_for(req)
         result = req.results[-1] if req.results else None
         self.rows_copied = result.rows_affected if result is not None else 0
@@ -234,14 +246,26 @@ class CopyInContext(_CopyContext["CopyIn"]):
     ) -> bool:
         sink = self._end
         assert sink is not None
-        if exc_type is None:
+        if exc is None:
+            try:
+                # A cancelled block sends no CopyDone: the COPY is aborted instead.
+                await anyio.lowlevel.checkpoint_if_cancelled()
+                await sink._finish_writers()
+            except BaseException as error:
+                await _abandon(sink, error)
+                raise
             await sink._finish()
-        elif isinstance(exc, Error) and sink._req.done:
-            pass  # the server already ended the COPY (its error is what is raised)
         else:
-            reason = "cancelled" if isinstance(exc, anyio.get_cancelled_exc_class()) else repr(exc)
-            await sink._abort(f"aborted by the client: {reason}")
+            await _abandon(sink, exc)
         return False
+
+
+async def _abandon(sink: CopyIn, exc: BaseException) -> None:
+    """End the COPY of a block left by *exc*: nothing it sent is copied."""
+    if isinstance(exc, Error) and sink._req.done:
+        return  # the server already ended the COPY (its error is what is raised)
+    reason = "cancelled" if isinstance(exc, anyio.get_cancelled_exc_class()) else repr(exc)
+    await sink._abort(f"aborted by the client: {reason}")
 
 
 class CopyOut:
@@ -332,6 +356,8 @@ class CopyOutContext(_CopyContext["CopyOut"]):
             req.error = None
         elif exc_type is None and req.error is not None:
             self._client._raise_for(req)
+        if exc_type is None:
+            await anyio.lowlevel.checkpoint()  # (stopped either way; then a cancellation shows)
         return False
 
 
@@ -342,12 +368,17 @@ class BinaryCopyInWriter:
     """Writes rows in COPY's binary format to a :class:`CopyIn` sink.
 
     ``types`` gives each column's type, by name (``"int8"``) or OID, and
-    picks its binary codec. Use with ``COPY t (cols) FROM STDIN (FORMAT binary)``::
+    picks its binary codec (a codec registered in the binary format for the
+    type on the connection, else pgany's own). Use with ``COPY t (cols) FROM
+    STDIN (FORMAT binary)``::
 
         async with client.copy_in("COPY t FROM STDIN (FORMAT binary)") as sink:
             writer = BinaryCopyInWriter(sink, ["int8", "text"])
             await writer.write_row([1, "a"])
-            await writer.finish()
+
+    Leaving the block normally finishes the writer (its buffered rows and
+    the trailer are sent before the COPY ends); an exception aborts the COPY
+    and nothing is copied. :meth:`finish` does the same earlier.
     """
 
     __module__ = "pgany.copy"
@@ -377,6 +408,7 @@ class BinaryCopyInWriter:
         self._finished = False
         #: Rows written so far.
         self.rows = 0
+        sink._writers.append(self)
 
     def encode_row(self, values: Sequence[Any]) -> None:
         """Encode one row into the buffer (no I/O)."""
@@ -413,6 +445,7 @@ class BinaryCopyInWriter:
         """Write one row (a sequence of values, ``None`` for NULL)."""
         if self._finished:
             raise InterfaceError("the writer is finished")
+        await anyio.lowlevel.checkpoint_if_cancelled()  # (cancelled: the row is not taken)
         self.encode_row(values)
         if len(self._buf) >= CHUNK_SIZE:
             await self._flush()
@@ -423,6 +456,7 @@ class BinaryCopyInWriter:
         self, rows: Iterable[Sequence[Any]] | AsyncIterable[Sequence[Any]]
     ) -> None:
         """Write every row of a sync or async iterable."""
+        await anyio.lowlevel.checkpoint_if_cancelled()
         if isinstance(rows, AsyncIterable):
             async for row in rows:
                 await self.write_row(row)
@@ -454,9 +488,14 @@ class BinaryCopyInWriter:
             await self._sink.write(data)
 
     async def finish(self) -> None:
-        """Write the trailer and what is buffered (call once, before the block ends)."""
+        """Write what is buffered and the trailer; no row may follow.
+
+        Leaving the ``copy_in`` block normally does it; calling it again does nothing.
+        """
         if self._finished:
+            await anyio.lowlevel.checkpoint()
             return
+        await anyio.lowlevel.checkpoint_if_cancelled()  # (cancelled: the writer stays open)
         self._finished = True
         self._buf += BINARY_TRAILER
         await self._flush()
@@ -575,5 +614,64 @@ def _binary_codec(client: Client | None, t: int | str, direction: str) -> Codec:
         raise InterfaceError(f"unknown type {t!r}")
     codec = registry.get(oid, Format.BINARY)
     if codec is None or getattr(codec, direction) is None:
+        text = registry.get(oid, Format.TEXT)
+        if text is not None and getattr(text, direction) is not None:
+            raise InterfaceError(
+                f"type {t!r} is converted in the text format "
+                "here (a text codec is registered for it): binary COPY needs a binary codec"
+            )
         raise InterfaceError(f"pgany has no binary codec for type {t!r}")
     return codec
+
+
+async def _write_text_rows(
+    sink: CopyIn,
+    codecs: Sequence[Codec],
+    rows: Iterable[Sequence[Any]] | AsyncIterable[Sequence[Any]],
+) -> None:
+    """Write *rows* in COPY's text format, each value through its codec.
+
+    Values are tab-separated, rows end with a newline and NULL is ``\\N``; a
+    codec's text is escaped as ``COPY ... FROM STDIN`` reads it back. A
+    binary codec's bytes are not text: every codec must be a text one.
+    """
+    encoders = [c.encode for c in codecs]
+    names = [c.name for c in codecs]
+    ncols = len(encoders)
+
+    def encode_row(row: Sequence[Any]) -> bytes:
+        if type(row) is not tuple and type(row) is not list:
+            _check_row(row)
+        if len(row) != ncols:
+            raise EncodeError(f"the row has {len(row)} values, the COPY has {ncols} columns")
+        fields = []
+        for i, (value, encode) in enumerate(zip(row, encoders, strict=True)):
+            if value is None:
+                fields.append(b"\\N")
+                continue
+            try:
+                data = bytes(encode(value))  # type: ignore[misc]
+            except EncodeError as exc:
+                raise EncodeError(f"column {i + 1} ({names[i]}): {exc}") from exc
+            except Exception as exc:
+                raise EncodeError(
+                    f"cannot encode column {i + 1} as {names[i]} from Python {type(value).__name__}: {exc}"
+                ) from exc
+            fields.append(_TEXT_SPECIAL.sub(_text_escape, data))
+        return b"\t".join(fields) + b"\n"
+
+    if isinstance(rows, AsyncIterable):
+        async for row in rows:
+            await sink.write(encode_row(row))
+    else:
+        for row in rows:
+            await sink.write(encode_row(row))
+
+
+#: What COPY's text format escapes in a value, and how.
+_TEXT_SPECIAL = re.compile(rb"[\\\t\n\r]")
+_TEXT_ESCAPES = {b"\\": b"\\\\", b"\t": b"\\t", b"\n": b"\\n", b"\r": b"\\r"}
+
+
+def _text_escape(match: re.Match[bytes]) -> bytes:
+    return _TEXT_ESCAPES[match.group()]

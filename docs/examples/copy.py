@@ -32,17 +32,17 @@ async def main(dsn: str) -> None:
             data = b"".join([chunk async for chunk in source])
         assert data == b"1\tada\n2\tbob\n3\tcy\n"
 
-        # The bulk-load fast path: binary COPY, column types looked up from the table.
+        # The bulk-load fast path: COPY with the column types looked up from the table.
         n = await client.copy_records_in(
             "people", ((i, f"user{i}", i / 2) for i in range(10, 1010))
         )
         assert n == 1000
 
-        # Binary rows by hand, in and out.
+        # Binary rows by hand, in and out. Leaving the block sends the writer's
+        # rows and trailer (writer.finish() does it earlier, if you need that).
         async with client.copy_in("COPY people (id, name) FROM STDIN (FORMAT binary)") as sink:
             writer = BinaryCopyInWriter(sink, ["int8", "text"])
             await writer.write_row([5000, "eve"])
-            await writer.finish()
         async with client.copy_out(
             "COPY (SELECT id, name FROM people WHERE id = 5000) TO STDOUT (FORMAT binary)"
         ) as source:

@@ -8,7 +8,7 @@ per type family, register themselves into it when this package is imported.
 from __future__ import annotations
 
 from ._base import registry
-from ._registry import Codec, Decoder, Encoder, Format, TypeRegistry
+from ._registry import Codec, Decoder, Encoder, Format, TypeRegistry, parse_format
 
 # Importing the codec modules registers their codecs.
 from . import _bit, _datetime, _misc, _network, _numeric, _strings, _text  # noqa: F401  # isort: skip
@@ -21,6 +21,11 @@ from ._dynamic import composite_codecs, domain_codecs, enum_codecs  # isort: ski
 
 # Last, once every scalar type (ranges and multiranges too) is in: their arrays.
 register_array_types(registry)
+
+#: pgany's own codecs as registered above, whatever is registered later: the
+#: generated fast paths inline a type's conversion only when its codec is
+#: still pgany's own (a copy-on-write child: nothing is copied until written).
+_builtin_registry = registry.child()
 
 __all__ = [
     "Box",
@@ -56,7 +61,7 @@ for _public in (Codec, Format, TypeRegistry, register_array_types):
 def register_codec(
     type_name: str,
     *,
-    oid: int,
+    oid: int | None = None,
     encode: Encoder | None = None,
     decode: Decoder | None = None,
     format: str | Format = "binary",
@@ -67,27 +72,30 @@ def register_codec(
     *encode* turns a Python value into the bytes of a parameter; *decode*
     receives the bytes of one field (a ``bytes`` or a ``memoryview``) and
     returns the Python value. *format* is ``"binary"`` or ``"text"`` (or a
-    :class:`Format`). Leaving out *encode* or *decode* makes that direction
-    fall back to the type's other format, then to text as ``str``. An
-    *encode* should raise :exc:`pgany.EncodeError` for a value it can't
-    convert. The type's array type (*array_oid*, or the one the type already
-    had) is rebuilt from the new codec, so arrays follow it. Connections
-    already open are not affected; use the connection's ``register_codec``
-    for one connection.
+    :class:`Format`): the registered codec wins over pgany's own in both
+    formats, so values of the type travel in *format* wherever pgany picks
+    the format (results, parameters, arrays, composite fields). Leaving out
+    *encode* or *decode* makes that direction fall back to the type's other
+    format, then to text as ``str``. An *encode* should raise
+    :exc:`pgany.EncodeError` for a value it can't convert. *oid* may be left
+    out for a type pgany knows by *type_name* (the built-in types). The
+    type's array type (*array_oid*, or the one the type already had) is
+    rebuilt from the new codec, so arrays follow it. Connections already
+    open are not affected; use the connection's ``register_codec`` for one
+    connection.
     """
-    if isinstance(format, Format):
-        fmt = format
-    elif format == "binary":
-        fmt = Format.BINARY
-    elif format == "text":
-        fmt = Format.TEXT
-    else:
-        raise ValueError(f"format must be 'binary' or 'text', not {format!r}")
+    fmt = parse_format(format)
+    if oid is None:
+        oid = registry.oid_of(type_name)
+        if oid is None:
+            raise ValueError(f"pgany does not know the type {type_name!r}: give its oid")
     if not isinstance(oid, int) or isinstance(oid, bool) or oid <= 0:
         raise ValueError(f"oid must be a positive int, not {oid!r}")
     old_array_oids = [
         c.array_oid for c in (registry.get(oid, Format.BINARY), registry.get(oid, Format.TEXT)) if c
     ]
-    registry.register(Codec(oid, type_name, fmt, encode, decode, array_oid))
+    registry.override(
+        Codec(oid, type_name, fmt, encode, decode, array_oid or max(old_array_oids, default=0))
+    )
     for array in {array_oid, *old_array_oids} - {0}:
         register_array_of(registry, oid, array)

@@ -449,7 +449,11 @@ def register_array_of(registry: TypeRegistry, oid: int, array_oid: int) -> None:
     element = binary or text
     if element is None:
         return
-    for codec in array_codecs(
+    codecs = array_codecs(
         binary, text, array_oid, oid, "_" + element.name, _DELIMITERS.get(oid, ",")
-    ):
+    )
+    for codec in codecs:
         registry.register(codec)
+    # A format the element type has no codec in any more is gone from its arrays too.
+    for fmt in {Format.BINARY, Format.TEXT} - {c.format for c in codecs}:
+        registry.remove(array_oid, fmt)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 __all__ = ["Codec", "Decoder", "Encoder", "Format", "TypeRegistry"]
@@ -23,6 +23,17 @@ class Format(enum.IntEnum):
     TEXT = 0
     #: PostgreSQL's binary representation (``typreceive`` / ``typsend``).
     BINARY = 1
+
+
+def parse_format(format: str | Format) -> Format:
+    """*format* (``"binary"``, ``"text"`` or a :class:`Format`) as a :class:`Format`."""
+    if isinstance(format, Format):
+        return format
+    if format == "binary":
+        return Format.BINARY
+    if format == "text":
+        return Format.TEXT
+    raise ValueError(f"format must be 'binary' or 'text', not {format!r}")
 
 
 #: Turns the bytes of one field (a ``bytes`` or ``memoryview``) into a Python value.
@@ -108,6 +119,35 @@ class TypeRegistry:
         table = self._binary if Format(codec.format) is Format.BINARY else self._text
         table[codec.oid] = codec
         self._by_name[codec.name] = codec.oid
+
+    def override(self, codec: Codec) -> None:
+        """Make *codec* the way its type travels, in each direction it has.
+
+        A user's codec wins over pgany's own in both formats: *codec* replaces
+        the type's codec in its format, and the type's codec in the other
+        format gives up the directions *codec* has (a codec left with neither
+        is removed). So a text codec with a decoder makes results of the type
+        come back as text through it, and binary contexts (binary COPY,
+        binary arrays and composites) find no binary decoder to use instead.
+        """
+        self.register(codec)
+        other = Format.TEXT if Format(codec.format) is Format.BINARY else Format.BINARY
+        table = self._text if other is Format.TEXT else self._binary
+        old = table.get(codec.oid)
+        if old is None:
+            return
+        encode = None if codec.encode is not None else old.encode
+        decode = None if codec.decode is not None else old.decode
+        if encode is None and decode is None:
+            del table[codec.oid]
+        else:
+            table[codec.oid] = replace(old, encode=encode, decode=decode)
+
+    def remove(self, oid: int, format: Format) -> None:
+        """Remove the codec of *oid* in *format*, if there is one."""
+        if self.get(oid, format) is not None:
+            self._own()
+            del (self._binary if format is Format.BINARY else self._text)[oid]
 
     def get(self, oid: int, format: Format) -> Codec | None:
         """The codec for *oid* in *format*, or ``None``."""

@@ -248,3 +248,91 @@ async def test_copy_inside_transaction(client: pgany.Client, table: str) -> None
             assert await tx.query_value(f"SELECT count(*) FROM {table}") == 1
             raise RuntimeError("roll it back")
     assert await client.query_value(f"SELECT count(*) FROM {table}") == 0
+
+
+# -- a binary writer finishes when its block ends -----------------------------------------
+
+
+async def test_binary_writer_finishes_when_the_block_ends(client: pgany.Client) -> None:
+    await client.execute("CREATE TEMP TABLE binend (i int4, s text)")
+    async with client.copy_in("COPY binend FROM STDIN (FORMAT binary)") as sink:
+        writer = BinaryCopyInWriter(sink, ["int4", "text"])
+        await writer.write_row([1, "one"])
+        await writer.write_rows([i, "x" * 100] for i in range(2, 2002))  # > one chunk
+    assert sink.rows_copied == 2001
+    assert await client.query_value("SELECT count(*) FROM binend") == 2001
+    assert await client.query_value("SELECT s FROM binend WHERE i = 1") == "one"
+    # Finishing again (after the block) does nothing; writing is refused.
+    await writer.finish()
+    with pytest.raises(pgany.InterfaceError, match="finished"):
+        await writer.write_row([3, "three"])
+
+
+async def test_binary_writer_without_rows_copies_nothing(client: pgany.Client) -> None:
+    await client.execute("CREATE TEMP TABLE binnone (i int4)")
+    async with client.copy_in("COPY binnone FROM STDIN (FORMAT binary)") as sink:
+        BinaryCopyInWriter(sink, ["int4"])
+    assert sink.rows_copied == 0
+    assert client.transaction_status == "idle"
+
+
+async def test_binary_writer_finish_may_be_called_twice(client: pgany.Client) -> None:
+    await client.execute("CREATE TEMP TABLE bintwice (i int4)")
+    async with client.copy_in("COPY bintwice FROM STDIN (FORMAT binary)") as sink:
+        writer = BinaryCopyInWriter(sink, ["int4"])
+        await writer.write_rows([[1], [2]])
+        await writer.finish()
+        await writer.finish()
+    assert sink.rows_copied == 2
+    assert await client.query("SELECT i FROM bintwice ORDER BY i") == [(1,), (2,)]
+
+
+async def test_binary_writer_block_left_by_an_exception_copies_nothing(
+    client: pgany.Client,
+) -> None:
+    class Stop(Exception):
+        pass
+
+    await client.execute("CREATE TEMP TABLE binexc (i int4)")
+    with pytest.raises(Stop):
+        async with client.copy_in("COPY binexc FROM STDIN (FORMAT binary)") as sink:
+            writer = BinaryCopyInWriter(sink, ["int4"])
+            await writer.write_rows([i] for i in range(100))
+            raise Stop
+    assert sink.rows_copied is None
+    assert await client.query_value("SELECT count(*) FROM binexc") == 0
+    assert client.transaction_status == "idle"
+    with anyio.move_on_after(0.2) as scope:
+        async with client.copy_in("COPY binexc FROM STDIN (FORMAT binary)") as sink:
+            writer = BinaryCopyInWriter(sink, ["int4"])
+            await writer.write_row([1])
+            await anyio.sleep(5)
+    assert scope.cancelled_caught
+    assert await client.query_value("SELECT count(*) FROM binexc") == 0
+
+
+async def test_binary_writer_in_a_transaction_finishes_with_its_block(
+    client: pgany.Client,
+) -> None:
+    await client.execute("CREATE TEMP TABLE bintx (i int4)")
+    async with client.transaction() as tx:
+        async with tx.copy_in("COPY bintx FROM STDIN (FORMAT binary)") as sink:
+            await BinaryCopyInWriter(sink, ["int4"]).write_row([7])
+        assert await tx.query_value("SELECT i FROM bintx") == 7
+    assert await client.query_value("SELECT count(*) FROM bintx") == 1
+
+
+async def test_binary_writer_block_cancelled_as_it_ends_copies_nothing(
+    client: pgany.Client,
+) -> None:
+    await client.execute("CREATE TEMP TABLE bincancel (i int4)")
+    with anyio.CancelScope() as scope:
+        async with client.copy_in("COPY bincancel FROM STDIN (FORMAT binary)") as sink:
+            writer = BinaryCopyInWriter(sink, ["int4"])
+            writer.encode_row([1])  # (no checkpoint: the block ends normally)
+            scope.cancel()
+    assert scope.cancelled_caught
+    assert sink.rows_copied is None
+    with anyio.fail_after(5):  # the COPY was ended, not left open
+        assert await client.query_value("SELECT count(*) FROM bincancel") == 0
+    assert client.transaction_status == "idle"

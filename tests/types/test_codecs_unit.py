@@ -166,6 +166,33 @@ def test_register_codec(monkeypatch: pytest.MonkeyPatch) -> None:
         pgany.types.register_codec("tid", oid=27, format="bin")
     with pytest.raises(ValueError, match="oid"):
         pgany.types.register_codec("tid", oid=0)
+    with pytest.raises(ValueError, match="give its oid"):
+        pgany.types.register_codec("no_such_type", decode=bytes)
+
+
+def test_registered_codec_takes_its_directions_from_the_other_format(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    child = registry.child()
+    monkeypatch.setattr(pgany.types, "registry", child)
+    own_binary = registry.get(829, B)  # macaddr
+    assert own_binary is not None
+    # Found by name, no oid needed for a built-in type.
+    pgany.types.register_codec("macaddr", decode=lambda data: bytes(data).upper(), format="text")
+    mine = child.for_result(829)
+    assert mine.format is T and mine.decode is not None
+    assert mine.decode(b"08:00:2b:01:02:03") == b"08:00:2B:01:02:03"
+    # Parameters still go through pgany's binary encoder (the codec has none).
+    assert child.for_param(829).encode is own_binary.encode
+    # Arrays follow: read as text through the codec.
+    array = child.for_result(1040)
+    assert array.format is T and array.decode is not None
+    assert array.decode(b"{08:00:2b:01:02:03}") == [b"08:00:2B:01:02:03"]
+    # With both directions, the binary codec is gone (binary contexts find none).
+    pgany.types.register_codec("macaddr", encode=bytes, decode=bytes, format="text")
+    assert child.get(829, B) is None
+    assert child.get(1040, B) is None
+    assert registry.get(829, B) is own_binary  # the global registry is untouched
 
 
 # -- bool -----------------------------------------------------------------------------------
