@@ -37,7 +37,7 @@ from pgany.errors import (
     InterfaceError,
     ProtocolError,
 )
-from pgany.protocol import Request, Result
+from pgany.protocol import CopyDirection, Request, Result
 from pgany.protocol import frontend as fe
 from pgany.protocol.messages import RowDescription
 from pgany.protocol.pipeline import RowFactory
@@ -65,6 +65,8 @@ _unpack_i16 = _I16.unpack_from
 # "cached plan must not change result type": the server wants a fresh Parse.
 _STALE_PLAN_ROUTINES = ("RevalidateCachedQuery", "CheckCachedPlan")
 _COPY_RE = re.compile(r"\bcopy\b", re.IGNORECASE)
+#: A statement that is a COPY (after any leading comments).
+_COPY_STATEMENT_RE = re.compile(r"(?:\s|--[^\n]*|/\*.*?\*/)*copy\b", re.IGNORECASE | re.DOTALL)
 
 
 class CommandComplete:
@@ -168,8 +170,10 @@ class Statement:
         self._param_formats = tuple(int(c.format) for c in self._param_codecs)
         result_codecs = [registry.for_result(f.type_oid) for f in fields]
         self._result_formats = tuple(int(c.format) for c in result_codecs)
+        # (A RowDescription with no fields still means rows: ``SELECT;`` returns
+        # rows with no columns. Only NoData means none.)
         self._row_factory: RowFactory | None = (
-            _make_row_factory(self.columns, result_codecs) if fields else None
+            _make_row_factory(self.columns, result_codecs) if description is not None else None
         )
         self._bind_prefix = fe.encode_bind_prefix("", name)
         self._bind_head = (
@@ -643,6 +647,8 @@ class Client(Queries):
 
     def _raise_for(self, req: Request) -> None:
         error = req.error
+        if req.refused_copy is not None:
+            error = _refused_copy_error(req.refused_copy, error)
         if error is not None:
             req.error = None  # raised once; do not keep the traceback alive
             raise error
@@ -769,6 +775,13 @@ class Client(Queries):
         self, sql: str | Statement, params_seq: Iterable[Sequence[Any]], holder: object | None
     ) -> None:
         stmt = await self._statement(sql, holder)
+        if stmt.exclusive and _COPY_STATEMENT_RE.match(stmt.sql):
+            # (Refused before anything is sent: in one batch, the server would
+            # take the next set's Bind for COPY data.)
+            raise InterfaceError(
+                "executemany() cannot run COPY: use copy_in() or copy_records_in() "
+                "(COPY FROM STDIN), copy_out() (COPY TO STDOUT)"
+            )
         it = iter(params_seq)
         first = stmt._encode_many(itertools.islice(it, _BATCH_CHUNK))
         if not first:
@@ -931,6 +944,20 @@ _TYPE_ALIASES = {
     "time without time zone": "time",
     "time with time zone": "timetz",
 }
+
+
+def _refused_copy_error(direction: CopyDirection, cause: BaseException | None) -> InterfaceError:
+    """The error for a COPY run through a query method (the core refused or drained it)."""
+    if direction is CopyDirection.IN:
+        text = (
+            "COPY FROM STDIN cannot run through this call: use copy_in() "
+            "(the server was sent CopyFail; nothing was copied)"
+        )
+    else:
+        text = "COPY TO STDOUT cannot run through this call: use copy_out() (its output was discarded)"
+    error = InterfaceError(text)
+    error.__cause__ = cause
+    return error
 
 
 def _is_stale_plan(error: BaseException) -> bool:

@@ -9,13 +9,23 @@ one request takes its messages.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from typing import Any
 
 from pgany.errors import DatabaseError, ProtocolError
 from pgany.protocol.messages import FieldDescription, RowDescription
 
-__all__ = ["Request", "Result", "RowFactory", "rows_from_tag"]
+__all__ = ["CopyDirection", "Request", "Result", "RowFactory", "rows_from_tag"]
+
+
+class CopyDirection(enum.Enum):
+    """Which way a COPY the server started moves data."""
+
+    #: COPY FROM STDIN: the client sends data (CopyInResponse).
+    IN = "in"
+    #: COPY TO STDOUT: the server sends data (CopyOutResponse).
+    OUT = "out"
 
 #: Decodes one DataRow: ``(buffer, body_start, body_end) -> row``.
 RowFactory = Callable[[memoryview, int, int], Any]
@@ -74,6 +84,7 @@ class Request:
         "error",
         "exclusive",
         "param_oids",
+        "refused_copy",
         "results",
         "row_description",
         "row_factory",
@@ -119,6 +130,10 @@ class Request:
         self.copy_data: list[bytes] | None = None
         #: Bytes in :attr:`copy_data`.
         self.copy_bytes = 0
+        #: The COPY the server started for a request that did not ask for one
+        #: (not made by copy_in()/copy_out()): the core refused it (CopyFail) or
+        #: drained it, and the client tells the caller. ``None`` otherwise.
+        self.refused_copy: CopyDirection | None = None
         #: Free for the I/O layer: woken when COPY starts or data arrives.
         self.copy_waiter: Any = None
         #: Free for the I/O layer to hang its waiter on.
