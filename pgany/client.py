@@ -44,6 +44,7 @@ from pgany.protocol.pipeline import RowFactory
 from pgany.types import TypeRegistry, json_codecs
 from pgany.types import registry as global_registry
 from pgany.types._array import register_array_of, register_array_types
+from pgany.types._interval import register_for_server as register_interval_for_server
 from pgany.types._registry import Codec, Format
 
 __all__ = [
@@ -434,7 +435,7 @@ class Client(Queries):
         self._proto = driver.proto
         self._config = config
         self._host = host
-        self._registry: TypeRegistry = self._fresh_registry(config)
+        self._registry: TypeRegistry = self._fresh_registry(config, self.server_version)
         self._cache: OrderedDict[str, _CacheEntry] = OrderedDict()
         self._types = TypeLearner(self)
         self._cache_size = config.statement_cache_size
@@ -450,13 +451,16 @@ class Client(Queries):
         return self, None
 
     @staticmethod
-    def _fresh_registry(config: Config) -> TypeRegistry:
-        """A copy-on-write view of the global registry, with this connection's JSON functions."""
+    def _fresh_registry(config: Config, server_version: int) -> TypeRegistry:
+        """A copy-on-write view of the global registry, with this connection's JSON
+        functions, fitted to the server's version."""
         registry = global_registry.child()
         if config.json_loads is not None or config.json_dumps is not None:
             for codec in json_codecs(config.json_loads, config.json_dumps):
                 registry.register(codec)
             register_array_types(registry, [114, 3802])
+        if register_interval_for_server(registry, server_version):
+            register_array_types(registry, [1186])
         return registry
 
     def __repr__(self) -> str:
@@ -536,7 +540,7 @@ class Client(Queries):
         Codecs registered with :meth:`register_codec` are forgotten too, and
         the statement cache is emptied, so statements are prepared afresh.
         """
-        self._registry = self._fresh_registry(self._config)
+        self._registry = self._fresh_registry(self._config, self.server_version)
         self._types.clear()
         for sql in list(self._cache):
             entry = self._cache.pop(sql)
