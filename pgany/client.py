@@ -45,7 +45,7 @@ from pgany.types import TypeRegistry, json_codecs
 from pgany.types import registry as global_registry
 from pgany.types._array import register_array_of, register_array_types
 from pgany.types._interval import register_for_server as register_interval_for_server
-from pgany.types._registry import Codec, Format
+from pgany.types._registry import FALLBACK_TEXT, Codec, Format
 
 __all__ = [
     "CancelToken",
@@ -130,6 +130,7 @@ class Statement:
         "_bind_prefix",
         "_bind_tail",
         "_client",
+        "_description",
         "_param_codecs",
         "_param_formats",
         "_parse",
@@ -153,6 +154,7 @@ class Statement:
         explicit_types: Sequence[int] = (),
     ) -> None:
         registry = client._registry
+        self._description = description
         #: The SQL text.
         self.sql = sql
         #: The server-side name (``""`` for the unnamed statement).
@@ -187,6 +189,22 @@ class Statement:
         # The unnamed statement is re-parsed in every request, so each request
         # stands alone even when other tasks' requests run in between.
         self._parse = fe.encode_parse("", sql, self.params) if not name else b""
+
+    def _refresh(self) -> RowFactory | None:
+        """Take the registry's codecs again (a learned type changed); the row
+        decoder of the formats bound until now (``None`` if there is none)."""
+        registry = self._client._registry
+        codecs = []
+        for column, fmt in zip(self.columns, self._result_formats, strict=True):
+            codec = registry.get(column.type_oid, Format(fmt))
+            if codec is None and fmt == Format.TEXT:
+                codec = FALLBACK_TEXT
+            if codec is None or codec.decode is None:
+                return None
+            codecs.append(codec)
+        old = _make_row_factory(self.columns, codecs) if self._description is not None else None
+        self.__init__(self._client, self.name, self.sql, self.params, self._description)  # type: ignore[misc]
+        return old
 
     def __repr__(self) -> str:
         return f"<pgany.Statement {self.name or '(unnamed)'} params={list(self.params)} sql={self.sql!r}>"
@@ -752,13 +770,23 @@ class Client(Queries):
         else:
             stmt = await self._statement(sql, holder)
         for attempt in (0, 1):
-            data = stmt._request(params)
+            try:
+                data = stmt._request(params)
+            except EncodeError:
+                # A composite altered since it was learned: learn it again, once.
+                if attempt or not await self._types.relearn(holder):
+                    raise
+                stmt._refresh()
+                data = stmt._request(params)
             factory = stmt._row_factory
             req = Request(row_factory=factory, exclusive=stmt.exclusive)
+            req.keep_failed_rows = self._types.has_learned
             if factory is None:
                 req.row_factory_for = self._row_factory_for
             await self._run(data, req, holder)
             error = req.error
+            if req.failed_rows is not None and await self._decode_again(stmt, req, holder):
+                error = None
             if (
                 error is not None
                 and attempt == 0
@@ -774,6 +802,29 @@ class Client(Queries):
                 return req.results[-1]
             return Result(None)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _decode_again(self, stmt: Statement, req: Request, holder: object | None) -> bool:
+        """After a row failed to decode: learn the types again and decode the rows kept.
+
+        True if that mended it (*req* then holds the rows and no error).
+        """
+        failed, req.failed_rows = req.failed_rows, None
+        if failed is None or not await self._types.relearn(holder):
+            return False
+        factory = stmt._refresh()
+        if factory is None:
+            return False
+        try:
+            rows = [factory(memoryview(body), 0, len(body)) for body in failed]
+        except Exception:
+            return False  # the first error says it
+        result = req.results[-1] if req.results else None
+        if result is None:
+            return False
+        result.rows = req.kept_rows + rows
+        req.kept_rows = []
+        req.error = None
+        return True
 
     async def _executemany(
         self, sql: str | Statement, params_seq: Iterable[Sequence[Any]], holder: object | None
@@ -958,7 +1009,9 @@ def _refused_copy_error(direction: CopyDirection, cause: BaseException | None) -
             "(the server was sent CopyFail; nothing was copied)"
         )
     else:
-        text = "COPY TO STDOUT cannot run through this call: use copy_out() (its output was discarded)"
+        text = (
+            "COPY TO STDOUT cannot run through this call: use copy_out() (its output was discarded)"
+        )
     error = InterfaceError(text)
     error.__cause__ = cause
     return error

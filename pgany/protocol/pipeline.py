@@ -27,6 +27,7 @@ class CopyDirection(enum.Enum):
     #: COPY TO STDOUT: the server sends data (CopyOutResponse).
     OUT = "out"
 
+
 #: Decodes one DataRow: ``(buffer, body_start, body_end) -> row``.
 RowFactory = Callable[[memoryview, int, int], Any]
 
@@ -83,6 +84,9 @@ class Request:
         "done",
         "error",
         "exclusive",
+        "failed_rows",
+        "keep_failed_rows",
+        "kept_rows",
         "param_oids",
         "refused_copy",
         "results",
@@ -134,6 +138,13 @@ class Request:
         #: (not made by copy_in()/copy_out()): the core refused it (CopyFail) or
         #: drained it, and the client tells the caller. ``None`` otherwise.
         self.refused_copy: CopyDirection | None = None
+        #: Set by the client: if a row fails to decode, keep the raw rows (a type
+        #: learned from the server may have changed since: decode them again).
+        self.keep_failed_rows = False
+        #: With :attr:`keep_failed_rows`, after a row failed to decode: the DataRow
+        #: bodies from that row on, and the rows of that result decoded before it.
+        self.failed_rows: list[bytes] | None = None
+        self.kept_rows: list[Any] = []
         #: Free for the I/O layer: woken when COPY starts or data arrives.
         self.copy_waiter: Any = None
         #: Free for the I/O layer to hang its waiter on.
@@ -167,6 +178,8 @@ class Request:
 
     def on_data_row(self, buf: memoryview, start: int, end: int) -> None:
         if self.discard or self.error is not None:
+            if self.failed_rows is not None:
+                self.failed_rows.append(bytes(buf[start:end]))
             return
         factory = self.row_factory
         if factory is None:
@@ -176,6 +189,9 @@ class Request:
         except ProtocolError:
             raise  # a malformed DataRow breaks the protocol, not just this request
         except Exception as exc:
+            if self.keep_failed_rows and not self.simple:
+                self.kept_rows = self.current().rows
+                self.failed_rows = [bytes(buf[start:end])]
             self.set_error(exc)
             return
         self.current().rows.append(row)
@@ -203,6 +219,8 @@ class Request:
                 self.row_factory = None
 
     def set_error(self, error: BaseException) -> None:
+        if self.failed_rows is not None and self.error is not None:
+            self.failed_rows = None  # another error: the rows can't be mended
         if self.error is None:
             self.error = error
         elif isinstance(error, DatabaseError) and not isinstance(self.error, DatabaseError):
