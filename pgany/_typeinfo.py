@@ -7,6 +7,10 @@ builds codecs with the builders in :mod:`pgany.types`, and registers them
 in its own registry. OIDs that turn out to have no codec (an extension's
 base type) are remembered too, so they are never looked up twice; they
 travel as text.
+
+A type can change after it was learned (``ALTER TYPE ... ADD ATTRIBUTE``):
+:meth:`TypeLearner.relearn` looks every learned type up again and rebuilds
+its codecs, which the client does once when a value fails to convert.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from pgany.errors import DatabaseError
-from pgany.types import Format, TypeRegistry
+from pgany.types import Codec, Format, TypeRegistry
 from pgany.types._array import register_array_of
 from pgany.types._dynamic import composite_codecs, domain_codecs, enum_codecs
 from pgany.types._hstore import hstore_codecs
@@ -75,16 +79,40 @@ def _known(registry: TypeRegistry, oid: int) -> bool:
 class TypeLearner:
     """Per-connection: which OIDs were looked up, and the lookups under way."""
 
-    __slots__ = ("_client", "_pending", "_unknowable")
+    __slots__ = ("_client", "_learned", "_pending", "_unknowable")
 
     def __init__(self, client: Client) -> None:
         self._client = client
         self._unknowable: set[int] = set()
         self._pending: dict[int, anyio.Event] = {}
+        #: The codecs registered for each learned OID.
+        self._learned: dict[int, list[Codec]] = {}
 
     def clear(self) -> None:
         """Forget what was learned (the registry itself is replaced by the client)."""
         self._unknowable.clear()
+        self._learned.clear()
+
+    @property
+    def has_learned(self) -> bool:
+        """Whether any type was learned (so one may have changed since)."""
+        return bool(self._learned)
+
+    async def relearn(self, holder: object | None) -> bool:
+        """Look every learned type up again and rebuild its codecs; False if none was learned.
+
+        A type whose codec was replaced since (``register_codec``) keeps it.
+        """
+        registry = self._client._registry
+        oids = {
+            oid
+            for oid, codecs in self._learned.items()
+            if all(registry.get(c.oid, c.format) is c for c in codecs)
+        }
+        if not oids:
+            return False
+        await self._lookup(oids, holder, rebuild=oids)
+        return True
 
     def missing(self, oids: Iterable[int]) -> set[int]:
         registry = self._client._registry
@@ -117,7 +145,12 @@ class TypeLearner:
                     del self._pending[oid]
             event.set()
 
-    async def _lookup(self, oids: set[int], holder: object | None) -> None:
+    async def _lookup(
+        self,
+        oids: set[int],
+        holder: object | None,
+        rebuild: set[int] | frozenset[int] = frozenset(),
+    ) -> None:
         client = self._client
         sql = _LOOKUP[client.server_version >= 140000]
         info: dict[int, Any] = {}
@@ -137,7 +170,7 @@ class TypeLearner:
                 for dep in (row[3], row[5], row[7], row[8], *(row[10] or ())):
                     if dep:
                         deps.add(int(dep))
-            wanted = self.missing(deps) - set(info)
+            wanted = (self.missing(deps) | (deps & rebuild)) - set(info)
         registry = client._registry
         done: set[int] = set()
 
@@ -146,7 +179,7 @@ class TypeLearner:
                 return
             done.add(oid)
             row = info.get(oid)
-            if row is None or _known(registry, oid):
+            if row is None or (_known(registry, oid) and oid not in rebuild):
                 return
             _, name, typtype, elem, array_oid, base, delim, rsub, mrsub, _names, types = row
             codecs: list[Any] = []
@@ -185,18 +218,24 @@ class TypeLearner:
             elif elem and typtype == "b":
                 build(int(elem), depth + 1)
                 register_array_of(registry, int(elem), oid)
-                if not _known(registry, oid):
-                    self._unknowable.add(oid)
+                self._record(registry, oid)
                 return
             for codec in codecs:
                 registry.register(codec)
             if typtype == "b" and name == "hstore" and array_oid:
                 register_array_of(registry, oid, int(array_oid))
-            if not _known(registry, oid):
-                self._unknowable.add(oid)
+            self._record(registry, oid)
 
         for oid in list(info):
             build(oid)
         for oid in oids:
             if not _known(registry, oid):
                 self._unknowable.add(oid)
+
+    def _record(self, registry: TypeRegistry, oid: int) -> None:
+        """Note the codecs just built for *oid* (or that it has none)."""
+        codecs = [c for fmt in Format if (c := registry.get(oid, fmt)) is not None]
+        if codecs:
+            self._learned[oid] = codecs
+        else:
+            self._unknowable.add(oid)

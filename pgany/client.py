@@ -39,12 +39,13 @@ from pgany.errors import (
     InvalidSqlStatementName,
     ProtocolError,
 )
-from pgany.protocol import Request, Result
+from pgany.protocol import CopyDirection, Request, Result
 from pgany.protocol import frontend as fe
 from pgany.protocol.messages import FieldDescription, RowDescription
 from pgany.protocol.pipeline import RowFactory
 from pgany.types import TypeRegistry, json_codecs
 from pgany.types._array import register_array_of, register_array_types
+from pgany.types._interval import register_for_server as register_interval_for_server
 from pgany.types._registry import FALLBACK_TEXT, Codec, Format, parse_format
 
 __all__ = [
@@ -117,6 +118,10 @@ def _leading_keyword(sql: str) -> str:
     return m.group(0).lower() if m else ""
 
 
+#: A statement that is a COPY (after any leading comments).
+_COPY_STATEMENT_RE = re.compile(r"(?:\s|--[^\n]*|/\*.*?\*/)*copy\b", re.IGNORECASE | re.DOTALL)
+
+
 class CommandComplete:
     """The end of one statement in :meth:`Client.simple_query`: its tag and row count."""
 
@@ -179,6 +184,7 @@ class Statement:
         "_bind_prefix",
         "_bind_tail",
         "_client",
+        "_description",
         "_exec_sync",
         "_param_codecs",
         "_param_formats",
@@ -207,6 +213,7 @@ class Statement:
     ) -> None:
         # pgany's own catalog queries never meet a user's codec.
         registry = pgtypes._builtin_registry if sql in CATALOG_QUERIES else client._registry
+        self._description = description
         #: The SQL text.
         self.sql = sql
         #: The server-side name (``""`` for the unnamed statement).
@@ -225,8 +232,10 @@ class Statement:
         self._param_formats = tuple(int(c.format) for c in self._param_codecs)
         result_codecs = [registry.for_result(f.type_oid) for f in fields]
         self._result_formats = tuple(int(c.format) for c in result_codecs)
+        # (A RowDescription with no fields still means rows: ``SELECT;`` returns
+        # rows with no columns. Only NoData means none.)
         self._row_factory: RowFactory | None = (
-            _make_row_factory(self.columns, result_codecs) if fields else None
+            _make_row_factory(self.columns, result_codecs) if description is not None else None
         )
         self._bind_prefix = fe.encode_bind_prefix("", name)
         self._bind_head = (
@@ -245,13 +254,29 @@ class Statement:
                 self._bind_tail = _ALL_BINARY  # (whatever columns the rows turn out to have)
         else:
             self._exec_sync = _EXECUTE_ALL_SYNC
-            self._row_factory_for = client._row_factory_for if not fields else None
+            self._row_factory_for = client._row_factory_for if description is None else None
         self._values = make_values_encoder(
             self.params, self._param_codecs, self._encode_values_slow
         )
         # The unnamed statement is re-parsed in every request, so each request
         # stands alone even when other tasks' requests run in between.
         self._parse = fe.encode_parse("", sql, self.params) if not name else b""
+
+    def _refresh(self) -> RowFactory | None:
+        """Take the registry's codecs again (a learned type changed); the row
+        decoder of the formats bound until now (``None`` if there is none)."""
+        registry = self._client._registry
+        codecs = []
+        for column, fmt in zip(self.columns, self._result_formats, strict=True):
+            codec = registry.get(column.type_oid, Format(fmt))
+            if codec is None and fmt == Format.TEXT:
+                codec = FALLBACK_TEXT
+            if codec is None or codec.decode is None:
+                return None
+            codecs.append(codec)
+        old = _make_row_factory(self.columns, codecs) if self._description is not None else None
+        self.__init__(self._client, self.name, self.sql, self.params, self._description)  # type: ignore[misc]
+        return old
 
     def __repr__(self) -> str:
         return f"<pgany.Statement {self.name or '(unnamed)'} params={list(self.params)} sql={self.sql!r}>"
@@ -536,8 +561,8 @@ class Client(Queries):
         self._proto = driver.proto
         self._config = config
         self._host = host
-        self._registry: TypeRegistry = self._fresh_registry(config)
         self._codecs: list[Codec] = []
+        self._registry: TypeRegistry = self._fresh_registry(config, self.server_version)
         self._cache: OrderedDict[str, _CacheEntry] = OrderedDict()
         self._types = TypeLearner(self)
         self._cache_size = config.statement_cache_size
@@ -565,14 +590,19 @@ class Client(Queries):
         return self, None
 
     @staticmethod
-    def _fresh_registry(config: Config, codecs: Sequence[Codec] = ()) -> TypeRegistry:
+    def _fresh_registry(
+        config: Config, server_version: int, codecs: Sequence[Codec] = ()
+    ) -> TypeRegistry:
         """A copy-on-write view of the global registry, with this connection's JSON
-        functions and *codecs* (registered with :meth:`register_codec`, in order)."""
+        functions, fitted to the server's version, and *codecs* (registered with
+        :meth:`register_codec`, in order)."""
         registry = pgtypes.registry.child()  # (looked up at each connect)
         if config.json_loads is not None or config.json_dumps is not None:
             for codec in json_codecs(config.json_loads, config.json_dumps):
                 registry.register(codec)
             register_array_types(registry, [114, 3802])
+        if register_interval_for_server(registry, server_version):
+            register_array_types(registry, [1186])
         for codec in codecs:
             registry.override(codec)
             if codec.array_oid:
@@ -644,7 +674,7 @@ class Client(Queries):
         self._codecs.append(Codec(int(row[0]), name, fmt, encode, decode, int(row[1])))
         # Types learned from the server (domains, ranges, composites) were built
         # from the codecs they saw: start again from the global registry.
-        self._registry = self._fresh_registry(self._config, self._codecs)
+        self._registry = self._fresh_registry(self._config, self.server_version, self._codecs)
         self._types.clear()
         self._clear_statements()
 
@@ -655,7 +685,7 @@ class Client(Queries):
         the statement cache is emptied, so statements are prepared afresh.
         """
         self._codecs = []
-        self._registry = self._fresh_registry(self._config)
+        self._registry = self._fresh_registry(self._config, self.server_version)
         self._types.clear()
         self._clear_statements()
 
@@ -770,6 +800,8 @@ class Client(Queries):
 
     def _raise_for(self, req: Request) -> None:
         error = req.error
+        if req.refused_copy is not None:
+            error = _refused_copy_error(req.refused_copy, error)
         if error is not None:
             req.error = None  # raised once; do not keep the traceback alive
             raise error
@@ -967,14 +999,24 @@ class Client(Queries):
         else:
             stmt = await self._statement(sql, holder)
         for attempt in (0, 1):
-            data = stmt._request(params)
+            try:
+                data = stmt._request(params)
+            except EncodeError:
+                # A composite altered since it was learned: learn it again, once.
+                if attempt or not await self._types.relearn(holder):
+                    raise
+                stmt._refresh()
+                data = stmt._request(params)
             req = Request(
                 row_factory=stmt._row_factory,
                 row_factory_for=stmt._row_factory_for,
                 exclusive=stmt.exclusive,
             )
+            req.keep_failed_rows = self._types.has_learned
             await self._run(data, req, holder)
             error = req.error
+            if req.failed_rows is not None and await self._decode_again(stmt, req, holder):
+                error = None
             if error is not None:
                 if (
                     self._recover(stmt, error)
@@ -995,10 +1037,40 @@ class Client(Queries):
             return Result(None)
         raise AssertionError("unreachable")  # pragma: no cover
 
+    async def _decode_again(self, stmt: Statement, req: Request, holder: object | None) -> bool:
+        """After a row failed to decode: learn the types again and decode the rows kept.
+
+        True if that mended it (*req* then holds the rows and no error).
+        """
+        failed, req.failed_rows = req.failed_rows, None
+        if failed is None or not await self._types.relearn(holder):
+            return False
+        factory = stmt._refresh()
+        if factory is None:
+            return False
+        try:
+            rows = [factory(memoryview(body), 0, len(body)) for body in failed]
+        except Exception:
+            return False  # the first error says it
+        result = req.results[-1] if req.results else None
+        if result is None:
+            return False
+        result.rows = req.kept_rows + rows
+        req.kept_rows = []
+        req.error = None
+        return True
+
     async def _executemany(
         self, sql: str | Statement, params_seq: Iterable[Sequence[Any]], holder: object | None
     ) -> None:
         stmt = await self._statement(sql, holder)
+        if stmt.exclusive and _COPY_STATEMENT_RE.match(stmt.sql):
+            # (Refused before anything is sent: in one batch, the server would
+            # take the next set's Bind for COPY data.)
+            raise InterfaceError(
+                "executemany() cannot run COPY: use copy_in() or copy_records_in() "
+                "(COPY FROM STDIN), copy_out() (COPY TO STDOUT)"
+            )
         it = iter(params_seq)
         first = stmt._encode_many(itertools.islice(it, _BATCH_CHUNK))
         if not first:
@@ -1197,6 +1269,22 @@ _TYPE_ALIASES = {
     "time without time zone": "time",
     "time with time zone": "timetz",
 }
+
+
+def _refused_copy_error(direction: CopyDirection, cause: BaseException | None) -> InterfaceError:
+    """The error for a COPY run through a query method (the core refused or drained it)."""
+    if direction is CopyDirection.IN:
+        text = (
+            "COPY FROM STDIN cannot run through this call: use copy_in() "
+            "(the server was sent CopyFail; nothing was copied)"
+        )
+    else:
+        text = (
+            "COPY TO STDOUT cannot run through this call: use copy_out() (its output was discarded)"
+        )
+    error = InterfaceError(text)
+    error.__cause__ = cause
+    return error
 
 
 def _is_stale_plan(error: BaseException) -> bool:

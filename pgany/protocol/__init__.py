@@ -12,7 +12,7 @@ from pgany.protocol.connection import (
     Event,
     RequestDone,
 )
-from pgany.protocol.pipeline import Request, Result, rows_from_tag
+from pgany.protocol.pipeline import CopyDirection, Request, Result, rows_from_tag
 from pgany.protocol.state import TRANSITIONS, Kind, Phase
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "Connected",
     "Connection",
     "ConnectionEnded",
+    "CopyDirection",
     "CopyStarted",
     "Event",
     "Kind",

@@ -48,7 +48,7 @@ from pgany.protocol.messages import (
     RowDescription,
     decode_backend,
 )
-from pgany.protocol.pipeline import Request, Result
+from pgany.protocol.pipeline import CopyDirection, Request, Result
 from pgany.protocol.state import TRANSITIONS, Kind, Phase, StateMachine, kind_of_type_byte
 
 __all__ = [
@@ -155,6 +155,9 @@ _PARAMETER_STATUS_PHASES = frozenset(
 )
 
 _TXN_STATUS = {"I": "idle", "T": "in_transaction", "E": "failed"}
+
+#: The answer to a COPY FROM STDIN that a request did not ask for.
+_COPY_FAIL = fe.encode_copy_fail("COPY FROM STDIN is not supported by this call; use copy_in()")
 
 
 _HEAD = struct.Struct("!cI").unpack_from
@@ -627,14 +630,23 @@ class Connection:
                 req.copy_ready = True
                 return CopyStarted(req)
             # This request did not ask for COPY FROM STDIN (or was abandoned): refuse it cleanly.
-            self.end_copy(
-                fe.encode_copy_fail("COPY FROM STDIN is not supported by this call; use copy_in()")
-            )
+            if req.copy_mode is None:
+                req.refused_copy = CopyDirection.IN
+            fail = _COPY_FAIL
+            if not req.simple:
+                # The server ignores a Sync that reaches it during COPY FROM STDIN
+                # (the request's own Sync is gone), and after the error it discards
+                # messages until the next Sync: send one, or it waits forever.
+                fail += fe.SYNC
+            self.end_copy(fail)
         elif kind is Kind.COPY_OUT_RESPONSE or kind is Kind.COPY_BOTH_RESPONSE:
             req.copy_data = []
             if req.copy_mode == "out":
                 req.copy_ready = True
                 return CopyStarted(req)
+            if kind is Kind.COPY_OUT_RESPONSE and req.copy_mode is None:
+                # The data is drained and dropped (see COPY_DATA below).
+                req.refused_copy = CopyDirection.OUT
         elif kind is Kind.COPY_DATA:
             assert isinstance(msg, CopyData)
             if req.copy_data is not None and not req.discard and req.copy_mode == "out":

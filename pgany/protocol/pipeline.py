@@ -9,13 +9,24 @@ one request takes its messages.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from typing import Any
 
 from pgany.errors import DatabaseError, ProtocolError
 from pgany.protocol.messages import FieldDescription, RowDescription
 
-__all__ = ["Request", "Result", "RowFactory", "rows_from_tag"]
+__all__ = ["CopyDirection", "Request", "Result", "RowFactory", "rows_from_tag"]
+
+
+class CopyDirection(enum.Enum):
+    """Which way a COPY the server started moves data."""
+
+    #: COPY FROM STDIN: the client sends data (CopyInResponse).
+    IN = "in"
+    #: COPY TO STDOUT: the server sends data (CopyOutResponse).
+    OUT = "out"
+
 
 #: Decodes one DataRow: ``(buffer, body_start, body_end) -> row``.
 RowFactory = Callable[[memoryview, int, int], Any]
@@ -73,7 +84,11 @@ class Request:
         "done",
         "error",
         "exclusive",
+        "failed_rows",
+        "keep_failed_rows",
+        "kept_rows",
         "param_oids",
+        "refused_copy",
         "results",
         "row_description",
         "row_factory",
@@ -119,6 +134,17 @@ class Request:
         self.copy_data: list[bytes] | None = None
         #: Bytes in :attr:`copy_data`.
         self.copy_bytes = 0
+        #: The COPY the server started for a request that did not ask for one
+        #: (not made by copy_in()/copy_out()): the core refused it (CopyFail) or
+        #: drained it, and the client tells the caller. ``None`` otherwise.
+        self.refused_copy: CopyDirection | None = None
+        #: Set by the client: if a row fails to decode, keep the raw rows (a type
+        #: learned from the server may have changed since: decode them again).
+        self.keep_failed_rows = False
+        #: With :attr:`keep_failed_rows`, after a row failed to decode: the DataRow
+        #: bodies from that row on, and the rows of that result decoded before it.
+        self.failed_rows: list[bytes] | None = None
+        self.kept_rows: list[Any] = []
         #: Free for the I/O layer: woken when COPY starts or data arrives.
         self.copy_waiter: Any = None
         #: Free for the I/O layer to hang its waiter on.
@@ -152,6 +178,8 @@ class Request:
 
     def on_data_row(self, buf: memoryview, start: int, end: int) -> None:
         if self.discard or self.error is not None:
+            if self.failed_rows is not None:
+                self.failed_rows.append(bytes(buf[start:end]))
             return
         factory = self.row_factory
         if factory is None:
@@ -161,6 +189,9 @@ class Request:
         except ProtocolError:
             raise  # a malformed DataRow breaks the protocol, not just this request
         except Exception as exc:
+            if self.keep_failed_rows and not self.simple:
+                self.kept_rows = self.current().rows
+                self.failed_rows = [bytes(buf[start:end])]
             self.set_error(exc)
             return
         self.current().rows.append(row)
@@ -188,6 +219,8 @@ class Request:
                 self.row_factory = None
 
     def set_error(self, error: BaseException) -> None:
+        if self.failed_rows is not None and self.error is not None:
+            self.failed_rows = None  # another error: the rows can't be mended
         if self.error is None:
             self.error = error
         elif isinstance(error, DatabaseError) and not isinstance(self.error, DatabaseError):

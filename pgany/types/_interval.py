@@ -2,7 +2,10 @@
 
 Binary format (``interval_send`` in ``src/backend/utils/adt/timestamp.c``):
 int64 microseconds, int32 days, int32 months. PostgreSQL 17's
-``infinity`` / ``-infinity`` set all three to their maximum / minimum.
+``infinity`` / ``-infinity`` set all three to their maximum / minimum;
+before 17 those values are an ordinary (if huge) interval, so a connection
+to an older server uses the codecs of :func:`finite_codecs` instead
+(:func:`register_for_server`).
 The text decoder reads ``IntervalStyle = postgres`` (the default).
 """
 
@@ -11,7 +14,7 @@ from __future__ import annotations
 import re
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -19,9 +22,9 @@ from pgany.errors import DecodeError, EncodeError
 
 from ._base import INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, codec_pair, encode_str, registry
 from ._base import type_error as _type_error
-from ._registry import Codec
+from ._registry import Codec, TypeRegistry
 
-__all__ = ["CODECS", "Interval"]
+__all__ = ["CODECS", "Interval", "register_for_server"]
 
 _US_PER_DAY = 86_400_000_000
 _US = timedelta(microseconds=1)
@@ -52,11 +55,18 @@ class Interval:
     days: int = 0
     #: Microseconds (the hours, minutes, seconds and fractions).
     microseconds: int = 0
+    # Set on the extreme values read from a server older than PostgreSQL 17,
+    # where they are finite. Not part of equality or the repr.
+    _finite: bool = field(default=False, compare=False, repr=False, kw_only=True)
 
     @property
     def is_infinite(self) -> bool:
-        """Whether this is PostgreSQL's ``infinity`` or ``-infinity`` interval."""
-        return self in _INFINITIES
+        """Whether this is PostgreSQL's ``infinity`` or ``-infinity`` interval.
+
+        Always false for an interval read from a server older than
+        PostgreSQL 17, which has no infinite intervals.
+        """
+        return not self._finite and self in _INFINITIES
 
     def to_timedelta(self, *, days_per_month: int | None = None) -> timedelta:
         """This interval as a :class:`~datetime.timedelta`, counting a day as 24 hours.
@@ -188,6 +198,44 @@ def _decode_interval_text(data: Any) -> Interval:
     return Interval(int(years or 0) * 12 + int(months or 0), int(days or 0), us)
 
 
+def _finite(value: Interval) -> Interval:
+    """*value*, marked finite if it has the extreme fields (a pre-17 server's reading)."""
+    if value.months in _EXTREME_MONTHS and value in _INFINITIES:
+        return Interval(value.months, value.days, value.microseconds, _finite=True)
+    return value
+
+
+_EXTREME_MONTHS = (INT32_MAX, INT32_MIN)
+_NO_INFINITY = (
+    "cannot send an infinite interval: PostgreSQL has them from version 17, "
+    "and this server would read the value as a finite interval"
+)
+
+
+def _encode_interval_pre17(value: Any) -> bytes:
+    value = _as_interval(value)
+    if value.is_infinite:
+        raise EncodeError(_NO_INFINITY)
+    return _encode_interval(value)
+
+
+def _decode_interval_pre17(data: Any) -> Interval:
+    return _finite(_decode_interval(data))
+
+
+def _encode_interval_text_pre17(value: Any) -> bytes:
+    if isinstance(value, str):
+        return encode_str(value, "interval")
+    value = _as_interval(value)
+    if value.is_infinite:
+        raise EncodeError(_NO_INFINITY)
+    return _encode_interval_text(value)
+
+
+def _decode_interval_text_pre17(data: Any) -> Interval:
+    return _finite(_decode_interval_text(data))
+
+
 CODECS: list[Codec] = codec_pair(
     1186,
     "interval",
@@ -198,3 +246,30 @@ CODECS: list[Codec] = codec_pair(
 
 for _codec in CODECS:
     registry.register(_codec)
+
+#: The codecs a connection to a server older than PostgreSQL 17 uses instead.
+PRE17_CODECS: list[Codec] = codec_pair(
+    1186,
+    "interval",
+    1187,
+    (_encode_interval_pre17, _decode_interval_pre17),
+    (_encode_interval_text_pre17, _decode_interval_text_pre17),
+)
+
+
+def register_for_server(registry: TypeRegistry, server_version: int) -> bool:
+    """Fit *registry* (a connection's) to its server; True if a codec was replaced.
+
+    Before PostgreSQL 17 there is no infinite interval: pgany's own interval
+    codecs are swapped for ones that read the extreme values as finite and
+    refuse to send an infinite :class:`Interval`. A codec the user registered
+    stays as it is. (The caller rebuilds the array codecs.)
+    """
+    if server_version >= 170000 or server_version == 0:
+        return False
+    changed = False
+    for own, pre17 in zip(CODECS, PRE17_CODECS, strict=True):
+        if registry.get(own.oid, own.format) is own:
+            registry.register(pre17)
+            changed = True
+    return changed

@@ -21,6 +21,7 @@ from pgany.protocol import (
     Connected,
     Connection,
     ConnectionEnded,
+    CopyDirection,
     CopyStarted,
     Phase,
     Request,
@@ -671,6 +672,128 @@ def test_copy_in_for_a_normal_request_is_refused_with_copy_fail() -> None:
     conn.receive_data(server(error("57014", "COPY from stdin failed: ..."), m.ReadyForQuery("I")))
     assert events(conn) == [RequestDone(req)]
     assert isinstance(req.error, pgany.errors.QueryCanceled)
+
+
+def extended(conn: Connection, **kwargs: Any) -> Request:
+    """An extended-protocol request (Bind + Execute + Sync), as query methods send."""
+    data = fe.encode_bind_prefix("", "s") + b"\x00\x00\x00\x00\x00\x00"
+    data = b"B" + (len(data) + 4).to_bytes(4, "big") + data
+    return conn.send_request(data + fe.encode_execute("", 0) + fe.SYNC, Request(**kwargs))
+
+
+def test_copy_in_for_an_extended_request_is_refused_with_copy_fail_and_sync() -> None:
+    # The server swallows a Sync that reaches it during COPY FROM STDIN, and
+    # after the CopyFail's error it waits for one: without it, it waits forever.
+    conn = connected()
+    req = extended(conn)
+    conn.data_to_send()
+    conn.receive_data(server(m.CopyInResponse(0, (0,))))
+    assert events(conn) == []
+    assert conn.phase is Phase.BUSY
+    fail, sync = sent(conn.data_to_send())
+    assert isinstance(fail, fe.CopyFail)
+    assert "copy_in()" in fail.message
+    assert isinstance(sync, fe.Sync)
+    assert req.refused_copy is CopyDirection.IN
+    conn.receive_data(server(error("57014", "COPY from stdin failed: ..."), m.ReadyForQuery("I")))
+    assert events(conn) == [RequestDone(req)]
+    assert conn.phase is Phase.IDLE
+
+
+def test_copy_in_refused_for_a_simple_request_is_marked_and_sends_no_sync() -> None:
+    conn = connected()
+    req, _ = query(conn, "COPY t FROM STDIN")
+    conn.receive_data(server(m.CopyInResponse(0, (0,))))
+    assert events(conn) == []
+    [fail] = sent(conn.data_to_send())  # one Query, one ReadyForQuery: no Sync
+    assert isinstance(fail, fe.CopyFail)
+    assert req.refused_copy is CopyDirection.IN
+
+
+def test_copy_in_for_an_abandoned_copy_in_request_is_not_marked_refused() -> None:
+    conn = connected()
+    req, _ = query(conn, "COPY t FROM STDIN")
+    req.copy_mode = "in"
+    req.discard = True
+    conn.receive_data(server(m.CopyInResponse(0, (0,))))
+    assert events(conn) == []
+    [fail] = sent(conn.data_to_send())
+    assert isinstance(fail, fe.CopyFail)
+    assert req.refused_copy is None  # copy_in() asked for it: nobody is told otherwise
+
+
+def test_copy_out_for_a_request_that_did_not_ask_is_drained_and_marked() -> None:
+    conn = connected()
+    req = extended(conn)
+    conn.data_to_send()
+    conn.receive_data(
+        server(
+            m.CopyOutResponse(0, (0,)),
+            m.CopyData(b"1\n"),
+            m.CopyDone(),
+            m.CommandComplete("COPY 1"),
+            m.ReadyForQuery("I"),
+        )
+    )
+    assert events(conn) == [RequestDone(req)]
+    assert conn.data_to_send() == b""  # nothing to answer
+    assert req.refused_copy is CopyDirection.OUT
+    assert not req.copy_data
+    assert req.error is None
+
+
+def test_copy_out_for_a_copy_out_request_is_not_marked() -> None:
+    conn = connected()
+    req, _ = query(conn, "COPY t TO STDOUT")
+    req.copy_mode = "out"
+    conn.receive_data(server(m.CopyOutResponse(0, (0,))))
+    assert events(conn) == [CopyStarted(req)]
+    assert req.refused_copy is None
+
+
+def test_rows_with_no_columns_follow_an_empty_row_description() -> None:
+    conn = connected()
+    req, _ = query(conn, "SELECT;", row_factory_for=lambda desc: values_factory)
+    conn.receive_data(
+        server(
+            m.RowDescription(()),
+            m.DataRow(()),
+            m.DataRow(()),
+            m.CommandComplete("SELECT 2"),
+            m.ReadyForQuery("I"),
+        )
+    )
+    assert events(conn) == [RequestDone(req)]
+    assert req.error is None
+    assert req.results[0].rows == [(), ()]
+
+
+def test_a_row_that_fails_to_decode_is_kept_raw_when_asked() -> None:
+    decoded = 0
+
+    def factory(buf: memoryview, start: int, end: int) -> Any:
+        nonlocal decoded
+        decoded += 1
+        if decoded == 2:
+            raise pgany.DecodeError("stale")
+        return values_factory(buf, start, end)
+
+    conn = connected()
+    req = extended(conn, row_factory=factory)
+    req.keep_failed_rows = True
+    conn.receive_data(
+        row_response("SELECT 3", (b"1", b"a"), (b"2", b"b"), (b"3", None))[
+            len(encode_backend(m.RowDescription((INT4, TEXT)))) :
+        ]
+    )
+    assert events(conn) == [RequestDone(req)]
+    assert isinstance(req.error, pgany.DecodeError)
+    assert req.kept_rows == [(b"1", b"a")]
+    assert req.failed_rows is not None
+    assert [values_factory(memoryview(b), 0, len(b)) for b in req.failed_rows] == [
+        (b"2", b"b"),
+        (b"3", None),
+    ]
 
 
 def test_copy_outside_copy_in_is_refused() -> None:
