@@ -1027,6 +1027,8 @@ class Client(Queries):
                     stmt = await self._statement(stmt.sql, holder)
                     continue
                 self._raise_for(req)
+            elif req.refused_copy is not None:
+                self._raise_for(req)  # (a COPY TO STDOUT drained: no server error)
             results = req.results
             if results:
                 result = results[-1]
