@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from pgany._queries import Queries
+from pgany._waiter import checkpoint_if_cancelled_for_backend
 from pgany.errors import ConnectionClosed, Error, InterfaceError, lookup
 from pgany.protocol import Request
 from pgany.protocol import frontend as fe
@@ -345,6 +346,11 @@ class RowStream:
 
     While you work through one batch, the next is already on its way: one
     Execute is kept in flight ahead of the consumer.
+
+    Each ``__anext__`` checks for cancellation (a cancelled scope stops the
+    iteration at the next row); it lets other tasks run (a schedule point)
+    when it has to wait for a batch, not for a row taken from the batch
+    already decoded.
     """
 
     __module__ = "pgany"
@@ -352,6 +358,7 @@ class RowStream:
         "_ahead",
         "_batch",
         "_buffer",
+        "_check",
         "_client",
         "_closed",
         "_holder",
@@ -369,6 +376,7 @@ class RowStream:
         self._pos = 0
         self._closed = False
         self._ahead: Request | None = None
+        self._check = checkpoint_if_cancelled_for_backend()
         #: The command's row count, set once every row has been read.
         self.rows_affected: int | None = None
 
@@ -387,19 +395,27 @@ class RowStream:
         return req
 
     async def __anext__(self) -> Row:
+        pos = self._pos
         buffer = self._buffer
-        if self._pos < len(buffer):
-            row = buffer[self._pos]
-            self._pos += 1
-            await anyio.lowlevel.checkpoint()
+        if pos < len(buffer):
+            # A row of the decoded batch: a cancellation check, not a schedule point.
+            await self._check()
+            self._pos = pos + 1
+            row: Row = buffer[pos]
             return row
+        return await self._next_batch()
+
+    async def _next_batch(self) -> Row:
+        """Wait for the next batch (a schedule point) and return its first row."""
         portal = self._portal
         client = self._client
+        self._buffer = []
+        self._pos = 0
         while True:
             if self._closed:
                 raise InterfaceError("the stream is closed")
             if portal.exhausted:
-                self._buffer = []
+                await anyio.lowlevel.checkpoint()
                 self.rows_affected = portal.rows_affected
                 raise StopAsyncIteration
             req = self._ahead or await self._fetch()
@@ -480,6 +496,8 @@ class StreamContext:
         assert stream is not None
         assert holder is not None
         stream._closed = True
+        stream._buffer = []  # a closed stream gives no more rows, buffered or not
+        stream._pos = 0
         stream._abandon()
         try:
             if client.is_closed:

@@ -12,12 +12,12 @@ checkpoint and can be cancelled), for less.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import anyio.lowlevel
 
-__all__ = ["Waiter", "waiter_factory"]
+__all__ = ["Waiter", "checkpoint_if_cancelled_for_backend", "waiter_factory"]
 
 
 class Waiter(Protocol):
@@ -117,3 +117,63 @@ def waiter_factory() -> Callable[[], Waiter]:
         factory: Callable[[], Waiter] = _trio_waiter()
         return factory
     return lambda: AsyncioWaiter(loop)
+
+
+def checkpoint_if_cancelled_for_backend() -> Callable[[], Awaitable[None]]:
+    """``anyio.lowlevel.checkpoint_if_cancelled`` for the backend that runs now.
+
+    Raises the cancellation if the calling task's cancel scope is cancelled;
+    otherwise returns at once, without letting other tasks run. It is made
+    once for a caller that checks on every row (a row stream): anyio's own
+    looks the backend up on every call, which costs more than the check.
+    On trio it is trio's; on asyncio it reads anyio's cancel scopes of the
+    task directly (anyio's own function if that is not possible).
+    """
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        import trio.lowlevel
+
+        return trio.lowlevel.checkpoint_if_cancelled
+    return _asyncio_checkpoint_if_cancelled(loop)
+
+
+def _asyncio_checkpoint_if_cancelled(
+    loop: asyncio.AbstractEventLoop,
+) -> Callable[[], Awaitable[None]]:
+    fallback = anyio.lowlevel.checkpoint_if_cancelled
+    try:
+        from anyio._backends._asyncio import _task_states
+    except ImportError:  # pragma: no cover - another anyio
+        return fallback
+    states: Any = _task_states
+    current_task = asyncio.current_task
+    # The task that checks is nearly always the same: keep its anyio state.
+    last_task: object = None
+    last_state: Any = None
+
+    async def checkpoint_if_cancelled() -> None:
+        nonlocal last_task, last_state
+        task = current_task(loop)
+        if task is last_task:
+            state = last_state
+        else:
+            state = states.get(task)
+            if state is None:
+                return
+            last_task, last_state = task, state  # (a task keeps its state until it ends)
+        try:
+            scope = state.cancel_scope
+            while scope is not None:
+                if scope._cancel_called:
+                    break
+                if scope._shield:
+                    return
+                scope = scope._parent_scope
+            else:
+                return
+        except AttributeError:  # pragma: no cover - another anyio
+            pass
+        await fallback()  # cancelled (anyio delivers it), or anyio has changed
+
+    return checkpoint_if_cancelled
