@@ -42,7 +42,7 @@ async def test_buffered_rows_are_not_schedule_points(client: pgany.Client) -> No
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(ticker)
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
         async with client.query_stream(SERIES, 10_000, batch_size=1000) as s:
             last = ticks
             switched = 0  # rows before which another task ran
