@@ -11,6 +11,7 @@ than left in an unknown state.
 from __future__ import annotations
 
 import itertools
+from collections import deque
 from collections.abc import Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from pgany._queries import Queries
-from pgany._waiter import checkpoint_if_cancelled_for_backend
+from pgany._waiter import cancel_check_for_backend
 from pgany.errors import ConnectionClosed, Error, InterfaceError, lookup
 from pgany.protocol import Request
 from pgany.protocol import frontend as fe
@@ -31,6 +32,10 @@ __all__ = ["END_TIMEOUT", "Portal", "RowStream", "Savepoint", "Transaction", "Tr
 
 #: Seconds a rollback (or the end of a stream) may take before the connection is closed.
 END_TIMEOUT = 10.0
+
+#: Batches a row stream keeps requested ahead of the one being read: the
+#: server always has the next one to work on while the consumer reads.
+STREAM_AHEAD = 2
 
 _portal_names = itertools.count(1)
 _savepoint_names = itertools.count(1)
@@ -344,8 +349,9 @@ class SavepointContext:
 class RowStream:
     """Rows of one query, fetched in batches: ``async for row in stream``.
 
-    While you work through one batch, the next is already on its way: one
-    Execute is kept in flight ahead of the consumer.
+    While you work through one batch, the next ones are already on their
+    way: two Executes are kept in flight ahead of the consumer (so at most
+    three batches are held in memory).
 
     Each ``__anext__`` checks for cancellation (a cancelled scope stops the
     iteration at the next row); it lets other tasks run (a schedule point)
@@ -358,7 +364,8 @@ class RowStream:
         "_ahead",
         "_batch",
         "_buffer",
-        "_check",
+        "_cancel_called",
+        "_checkpoint_if_cancelled",
         "_client",
         "_closed",
         "_holder",
@@ -375,8 +382,8 @@ class RowStream:
         self._buffer: list[Row] = []
         self._pos = 0
         self._closed = False
-        self._ahead: Request | None = None
-        self._check = checkpoint_if_cancelled_for_backend()
+        self._ahead: deque[Request] = deque()
+        self._cancel_called, self._checkpoint_if_cancelled = cancel_check_for_backend()
         #: The command's row count, set once every row has been read.
         self.rows_affected: int | None = None
 
@@ -399,7 +406,9 @@ class RowStream:
         buffer = self._buffer
         if pos < len(buffer):
             # A row of the decoded batch: a cancellation check, not a schedule point.
-            await self._check()
+            cancel_called = self._cancel_called
+            if cancel_called is None or cancel_called():
+                await self._checkpoint_if_cancelled()
             self._pos = pos + 1
             row: Row = buffer[pos]
             return row
@@ -409,17 +418,17 @@ class RowStream:
         """Wait for the next batch (a schedule point) and return its first row."""
         portal = self._portal
         client = self._client
+        ahead = self._ahead
         self._buffer = []
         self._pos = 0
         while True:
             if self._closed:
                 raise InterfaceError("the stream is closed")
             if portal.exhausted:
-                await anyio.lowlevel.checkpoint()
+                await self._finish()
                 self.rows_affected = portal.rows_affected
                 raise StopAsyncIteration
-            req = self._ahead or await self._fetch()
-            self._ahead = None
+            req = ahead.popleft() if ahead else await self._fetch()
             try:
                 await req.waiter.wait()
             except BaseException:
@@ -428,17 +437,35 @@ class RowStream:
             client._raise_for(req)
             rows = portal._take(req)
             if not portal.exhausted:
-                self._ahead = await self._fetch()
+                while len(ahead) < STREAM_AHEAD:
+                    ahead.append(await self._fetch())
             if rows:
                 self._buffer = rows
                 self._pos = 1
                 first: Row = rows[0]
                 return first
 
+    async def _finish(self) -> None:
+        """The last batch is read: wait for the Executes sent past it (no rows, answered at once).
+
+        Waiting, rather than abandoning them, sends no CancelRequest for nothing.
+        """
+        ahead = self._ahead
+        if not ahead:
+            await anyio.lowlevel.checkpoint()
+            return
+        while ahead:
+            try:
+                await ahead[0].waiter.wait()
+            except BaseException:
+                self._abandon()
+                raise
+            ahead.popleft().error = None  # (nothing was asked of it)
+
     def _abandon(self) -> None:
-        ahead, self._ahead = self._ahead, None
-        if ahead is not None:
-            self._client._driver.abandon(ahead)
+        ahead = self._ahead
+        while ahead:
+            self._client._driver.abandon(ahead.popleft())
 
 
 class StreamContext:

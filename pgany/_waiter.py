@@ -12,12 +12,13 @@ checkpoint and can be cancelled), for less.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import anyio.lowlevel
 
-__all__ = ["Waiter", "checkpoint_if_cancelled_for_backend", "waiter_factory"]
+__all__ = ["Waiter", "cancel_check_for_backend", "waiter_factory"]
 
 
 class Waiter(Protocol):
@@ -119,61 +120,69 @@ def waiter_factory() -> Callable[[], Waiter]:
     return lambda: AsyncioWaiter(loop)
 
 
-def checkpoint_if_cancelled_for_backend() -> Callable[[], Awaitable[None]]:
-    """``anyio.lowlevel.checkpoint_if_cancelled`` for the backend that runs now.
+def cancel_check_for_backend() -> tuple[Callable[[], bool] | None, Callable[[], Awaitable[None]]]:
+    """``(cancel_called, checkpoint_if_cancelled)`` for the backend that runs now.
 
-    Raises the cancellation if the calling task's cancel scope is cancelled;
-    otherwise returns at once, without letting other tasks run. It is made
-    once for a caller that checks on every row (a row stream): anyio's own
-    looks the backend up on every call, which costs more than the check.
-    On trio it is trio's; on asyncio it reads anyio's cancel scopes of the
-    task directly (anyio's own function if that is not possible).
+    ``checkpoint_if_cancelled()`` raises the cancellation if the calling
+    task's cancel scope is cancelled, and otherwise returns at once without
+    letting other tasks run. ``cancel_called()``, where there is one, says
+    without an await whether it is worth calling (``True`` may be a false
+    alarm; ``False`` never is). Both are made once, for a caller that checks
+    on every row (a row stream): anyio looks the backend up on every call,
+    which costs more than the check itself.
+
+    On trio: trio's own ``checkpoint_if_cancelled`` (cheap), and no
+    ``cancel_called``. On asyncio: ``cancel_called`` reads anyio's cancel
+    scopes of the task (anyio has no public way), falling back to ``True``
+    (ask anyio) if they are not what it expects.
     """
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
         import trio.lowlevel
 
-        return trio.lowlevel.checkpoint_if_cancelled
-    return _asyncio_checkpoint_if_cancelled(loop)
+        return None, trio.lowlevel.checkpoint_if_cancelled
+    return _asyncio_cancel_called(loop), anyio.lowlevel.checkpoint_if_cancelled
 
 
-def _asyncio_checkpoint_if_cancelled(
-    loop: asyncio.AbstractEventLoop,
-) -> Callable[[], Awaitable[None]]:
-    fallback = anyio.lowlevel.checkpoint_if_cancelled
+def _asyncio_cancel_called(loop: asyncio.AbstractEventLoop) -> Callable[[], bool]:
     try:
         from anyio._backends._asyncio import _task_states
     except ImportError:  # pragma: no cover - another anyio
-        return fallback
+        return lambda: True
     states: Any = _task_states
-    current_task = asyncio.current_task
+    # asyncio's own table of running tasks, read directly where it exists
+    # (Python 3.11's current_task() is a Python function around it).
+    running: Any = getattr(asyncio.tasks, "_current_tasks", None)
+    get_task: Callable[[], object]
+    if isinstance(running, dict):
+        get_task = functools.partial(running.get, loop)
+    else:  # pragma: no cover - another Python
+        get_task = functools.partial(asyncio.current_task, loop)
     # The task that checks is nearly always the same: keep its anyio state.
     last_task: object = None
     last_state: Any = None
 
-    async def checkpoint_if_cancelled() -> None:
+    def cancel_called() -> bool:
         nonlocal last_task, last_state
-        task = current_task(loop)
+        task = get_task()
         if task is last_task:
             state = last_state
         else:
             state = states.get(task)
             if state is None:
-                return
+                return False  # no cancel scope in this task
             last_task, last_state = task, state  # (a task keeps its state until it ends)
         try:
             scope = state.cancel_scope
             while scope is not None:
                 if scope._cancel_called:
-                    break
+                    return True
                 if scope._shield:
-                    return
+                    return False
                 scope = scope._parent_scope
-            else:
-                return
-        except AttributeError:  # pragma: no cover - another anyio
-            pass
-        await fallback()  # cancelled (anyio delivers it), or anyio has changed
+        except AttributeError:  # pragma: no cover - another anyio: ask it
+            return True
+        return False
 
-    return checkpoint_if_cancelled
+    return cancel_called

@@ -71,7 +71,7 @@ class _Peer:
                 head = b""
                 while len(head) < 8:
                     head += await stream.receive(8 - len(head))
-                length, code = struct.unpack("!ii", head)
+                _length, code = struct.unpack("!ii", head)
                 if code == SSL_REQUEST_CODE:
                     self.ssl_requests += 1
                     await stream.send(self.answer)

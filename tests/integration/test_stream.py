@@ -58,7 +58,18 @@ async def test_buffered_rows_are_not_schedule_points(client: pgany.Client) -> No
     assert switched <= 11, switched
 
 
-async def test_each_fetch_is_a_schedule_point(client: pgany.Client) -> None:
+async def test_each_fetch_is_a_schedule_point(client: pgany.Client, anyio_backend: str) -> None:
+    if anyio_backend == "trio":
+        import trio.testing
+
+        async with client.query_stream(SERIES, 3, batch_size=1) as s:
+            for expected in (1, 2, 3):
+                with trio.testing.assert_checkpoints():
+                    assert (await s.__anext__())[0] == expected
+            with trio.testing.assert_checkpoints(), pytest.raises(StopAsyncIteration):
+                await s.__anext__()
+        return
+    # asyncio runs ready tasks in order: a task started before a schedule point runs in it.
     ran = False
 
     async def other() -> None:
@@ -66,19 +77,16 @@ async def test_each_fetch_is_a_schedule_point(client: pgany.Client) -> None:
         ran = True
 
     async with client.query_stream(SERIES, 3, batch_size=1) as s:
-        for expected in (1, 2, 3):
+        for expected in (1, 2, 3, None):
             async with anyio.create_task_group() as tg:
                 ran = False
                 tg.start_soon(other)
-                row = await s.__anext__()
-                assert row[0] == expected
+                if expected is None:
+                    with pytest.raises(StopAsyncIteration):
+                        await s.__anext__()
+                else:
+                    assert (await s.__anext__())[0] == expected
                 assert ran, "fetching a batch let no other task run"
-        async with anyio.create_task_group() as tg:
-            ran = False
-            tg.start_soon(other)
-            with pytest.raises(StopAsyncIteration):
-                await s.__anext__()
-            assert ran
 
 
 async def test_cancel_in_the_middle_of_a_batch(client: pgany.Client) -> None:
