@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -363,14 +363,13 @@ class RowStream:
     __slots__ = (
         "_ahead",
         "_batch",
-        "_buffer",
         "_cancel_called",
         "_checkpoint_if_cancelled",
         "_client",
         "_closed",
         "_holder",
         "_portal",
-        "_pos",
+        "_rows",
         "rows_affected",
     )
 
@@ -379,8 +378,7 @@ class RowStream:
         self._holder = holder
         self._portal = portal
         self._batch = batch_size
-        self._buffer: list[Row] = []
-        self._pos = 0
+        self._rows: Iterator[Row] = iter(())  # what is left of the decoded batch
         self._closed = False
         self._ahead: deque[Request] = deque()
         self._cancel_called, self._checkpoint_if_cancelled = cancel_check_for_backend()
@@ -402,15 +400,10 @@ class RowStream:
         return req
 
     async def __anext__(self) -> Row:
-        pos = self._pos
-        buffer = self._buffer
-        if pos < len(buffer):
-            # A row of the decoded batch: a cancellation check, not a schedule point.
-            cancel_called = self._cancel_called
-            if cancel_called is None or cancel_called():
-                await self._checkpoint_if_cancelled()
-            self._pos = pos + 1
-            row: Row = buffer[pos]
+        # Check before taking a row: a cancelled step loses none.
+        if self._cancel_called():
+            await self._checkpoint_if_cancelled()
+        for row in self._rows:  # a row of the decoded batch: no schedule point
             return row
         return await self._next_batch()
 
@@ -419,8 +412,6 @@ class RowStream:
         portal = self._portal
         client = self._client
         ahead = self._ahead
-        self._buffer = []
-        self._pos = 0
         while True:
             if self._closed:
                 raise InterfaceError("the stream is closed")
@@ -440,9 +431,9 @@ class RowStream:
                 while len(ahead) < STREAM_AHEAD:
                     ahead.append(await self._fetch())
             if rows:
-                self._buffer = rows
-                self._pos = 1
-                first: Row = rows[0]
+                it = iter(rows)
+                first: Row = next(it)
+                self._rows = it
                 return first
 
     async def _finish(self) -> None:
@@ -523,8 +514,7 @@ class StreamContext:
         assert stream is not None
         assert holder is not None
         stream._closed = True
-        stream._buffer = []  # a closed stream gives no more rows, buffered or not
-        stream._pos = 0
+        stream._rows = iter(())  # a closed stream gives no more rows, buffered or not
         stream._abandon()
         try:
             if client.is_closed:

@@ -120,29 +120,45 @@ def waiter_factory() -> Callable[[], Waiter]:
     return lambda: AsyncioWaiter(loop)
 
 
-def cancel_check_for_backend() -> tuple[Callable[[], bool] | None, Callable[[], Awaitable[None]]]:
+def cancel_check_for_backend() -> tuple[Callable[[], bool], Callable[[], Awaitable[None]]]:
     """``(cancel_called, checkpoint_if_cancelled)`` for the backend that runs now.
 
     ``checkpoint_if_cancelled()`` raises the cancellation if the calling
     task's cancel scope is cancelled, and otherwise returns at once without
-    letting other tasks run. ``cancel_called()``, where there is one, says
-    without an await whether it is worth calling (``True`` may be a false
-    alarm; ``False`` never is). Both are made once, for a caller that checks
+    letting other tasks run. ``cancel_called()`` says without an await
+    whether it is worth calling (``True`` may be a false alarm; ``False``
+    never is). Both are made once, for a caller that checks
     on every row (a row stream): anyio looks the backend up on every call,
     which costs more than the check itself.
 
-    On trio: trio's own ``checkpoint_if_cancelled`` (cheap), and no
-    ``cancel_called``. On asyncio: ``cancel_called`` reads anyio's cancel
-    scopes of the task (anyio has no public way), falling back to ``True``
-    (ask anyio) if they are not what it expects.
+    ``cancel_called`` reads the scheduler's own record of the task's
+    cancellation, which neither trio nor anyio offers publicly: on trio the
+    task's cancel status (what ``trio.lowlevel.checkpoint_if_cancelled``
+    tests), on asyncio anyio's cancel scopes of the task. If they are not
+    what it expects (another version), it answers ``True``: ask the backend.
     """
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
         import trio.lowlevel
 
-        return None, trio.lowlevel.checkpoint_if_cancelled
+        return _trio_cancel_called(), trio.lowlevel.checkpoint_if_cancelled
     return _asyncio_cancel_called(loop), anyio.lowlevel.checkpoint_if_cancelled
+
+
+def _trio_cancel_called() -> Callable[[], bool]:
+    import trio.lowlevel
+
+    current_task = trio.lowlevel.current_task
+
+    def cancel_called() -> bool:
+        # What trio.lowlevel.checkpoint_if_cancelled() tests, without its await.
+        try:
+            return bool(current_task()._cancel_status.effectively_cancelled)
+        except AttributeError:  # pragma: no cover - another trio: ask it
+            return True
+
+    return cancel_called
 
 
 def _asyncio_cancel_called(loop: asyncio.AbstractEventLoop) -> Callable[[], bool]:
