@@ -169,12 +169,11 @@ def _asyncio_cancel_called(loop: asyncio.AbstractEventLoop) -> Callable[[], bool
     states: Any = _task_states
     # asyncio's own table of running tasks, read directly where it exists
     # (Python 3.11's current_task() is a Python function around it).
+    # Trusted only if it names the task running now (newer Pythons keep it elsewhere).
     running: Any = getattr(asyncio.tasks, "_current_tasks", None)
-    get_task: Callable[[], object]
-    if isinstance(running, dict):
+    get_task: Callable[[], object] = functools.partial(asyncio.current_task, loop)
+    if isinstance(running, dict) and running.get(loop) is get_task() is not None:
         get_task = functools.partial(running.get, loop)
-    else:  # pragma: no cover - another Python
-        get_task = functools.partial(asyncio.current_task, loop)
     # The task that checks is nearly always the same: keep its anyio state.
     last_task: object = None
     last_state: Any = None

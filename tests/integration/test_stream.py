@@ -108,6 +108,29 @@ async def test_cancel_in_the_middle_of_a_batch(client: pgany.Client) -> None:
     assert await client.query_value("SELECT 7") == 7
 
 
+async def test_cancel_is_checked_in_the_task_that_iterates(client: pgany.Client) -> None:
+    """Another task may take over the iteration: its own scopes are the ones checked."""
+    async with client.query_stream(SERIES, 3000, batch_size=1000) as s:
+        assert (await s.__anext__())[0] == 1
+        seen: list[int] = []
+        caught = False
+
+        async def other() -> None:
+            nonlocal caught
+            with anyio.CancelScope() as scope:
+                async for row in s:
+                    seen.append(row[0])
+                    if row[0] == 5:
+                        scope.cancel()
+            caught = scope.cancelled_caught
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(other)
+        assert caught
+        assert seen == [2, 3, 4, 5]
+        assert (await s.__anext__())[0] == 6
+
+
 async def test_cancel_scope_around_the_stream_rolls_back(client: pgany.Client) -> None:
     seen = 0
     with anyio.CancelScope() as scope:
