@@ -4,10 +4,11 @@ Every adapter has the same methods, named after the workloads:
 
 * ``open(dsn)``: a context manager (async, or plain for pg8000) giving a connection;
 * ``execute(conn, sql)`` and ``scalar(conn, sql)``: untimed housekeeping;
-* ``w1(conn, n)`` ... ``w7(dsn, n)``: the timed part of one repetition.
+* ``w1(conn, n)`` ... ``w7(dsn, n)``, ``w9(conn)``: the timed part of one repetition.
 
 ``w1`` and ``w2`` return the sum of the values they read, ``w3`` and ``w4``
-the rows (freed after the clock stops), so the worker can check the work. A
+the rows (freed after the clock stops), ``w9`` the number of rows streamed,
+so the worker can check the work. A
 workload a driver cannot run is listed in :attr:`Adapter.unsupported` with
 the reason. The drivers are imported lazily, in the worker only.
 """
@@ -26,6 +27,7 @@ from bench.workloads import (
     INSERT_SQL_DOLLAR,
     INTS_SQL,
     SEQ_SQL_DOLLAR,
+    STREAM_BATCH,
     WIDE_SQL,
 )
 
@@ -74,6 +76,7 @@ class Pgany(Adapter):
         "2": "pipelined on the shared connection",
         "5": "copy_records_in (binary COPY)",
         "6": "executemany: one pipelined batch, one Sync",
+        "9": f"query_stream(batch_size={STREAM_BATCH}): a portal, one batch kept in flight",
     }
 
     def open(self, dsn: str) -> Any:
@@ -125,6 +128,13 @@ class Pgany(Adapter):
     async def w4(self, conn: Any) -> list[Any]:
         return await conn.query(INTS_SQL)
 
+    async def w9(self, conn: Any) -> int:
+        n = 0
+        async with conn.query_stream(INTS_SQL, batch_size=STREAM_BATCH) as stream:
+            async for _ in stream:
+                n += 1
+        return n
+
     async def w5(self, conn: Any, rows: list[tuple[Any, ...]]) -> None:
         await conn.copy_records_in("bench_copy", rows, columns=COPY_COLUMNS)
 
@@ -151,6 +161,7 @@ class Asyncpg(Adapter):
         "2": "refuses concurrent use: serialised with an asyncio.Lock",
         "3": "jsonb decoded with json.loads (set_type_codec), like the others",
         "5": "copy_records_to_table",
+        "9": f"cursor(prefetch={STREAM_BATCH}) in a transaction",
     }
 
     @contextlib.asynccontextmanager
@@ -201,6 +212,13 @@ class Asyncpg(Adapter):
     async def w4(self, conn: Any) -> list[Any]:
         return await conn.fetch(INTS_SQL)
 
+    async def w9(self, conn: Any) -> int:
+        n = 0
+        async with conn.transaction():
+            async for _ in conn.cursor(INTS_SQL, prefetch=STREAM_BATCH):
+                n += 1
+        return n
+
     async def w5(self, conn: Any, rows: list[tuple[Any, ...]]) -> None:
         await conn.copy_records_to_table("bench_copy", records=rows, columns=list(COPY_COLUMNS))
 
@@ -230,6 +248,7 @@ class Psycopg(Adapter):
         "2": "serialised by psycopg's own connection lock",
         "5": "cursor.copy() + write_row (text COPY)",
         "6": "cursor.executemany in a transaction (psycopg pipelines it)",
+        "9": f"server-side (named) cursor in a transaction, itersize {STREAM_BATCH}",
     }
 
     @contextlib.asynccontextmanager
@@ -281,6 +300,16 @@ class Psycopg(Adapter):
         await cur.execute(INTS_SQL)
         return await cur.fetchall()
 
+    async def w9(self, conn: Any) -> int:
+        n = 0
+        async with conn.transaction():
+            async with conn.cursor(name="bench_stream") as cur:
+                cur.itersize = STREAM_BATCH
+                await cur.execute(INTS_SQL)
+                async for _ in cur:
+                    n += 1
+        return n
+
     async def w5(self, conn: Any, rows: list[tuple[Any, ...]]) -> None:
         cur = conn.cursor()
         async with cur.copy("COPY bench_copy (id, name, score) FROM STDIN") as copy:
@@ -305,7 +334,7 @@ class PsycopgPipeline(Psycopg):
 
     name = "psycopg-pipeline"
     notes = {"2": "50 tasks inside one conn.pipeline() block"}
-    unsupported = {k: "pipeline mode is measured on workload 2 only" for k in "134567"}
+    unsupported = {k: "pipeline mode is measured on workload 2 only" for k in "1345679"}
 
     async def w2(self, conn: Any, n: int, tasks: int) -> int:
         async with conn.pipeline():
@@ -326,6 +355,7 @@ class Pg8000(Adapter):
         "5": "COPY FROM STDIN with an iterable stream of text chunks",
         "6": "prepared INSERT run per row in one transaction (native API has no executemany)",
     }
+    unsupported = {"9": "no streaming: run() and the DB-API cursor read every row first"}
 
     @contextlib.contextmanager
     def open(self, dsn: str) -> Iterator[Any]:
@@ -419,7 +449,10 @@ class PgPurepy(Adapter):
     module = "pg_purepy"
     distribution = "pg-purepy"
     kind = "anyio"
-    unsupported = {"5": "no COPY support in pg-purepy"}
+    unsupported = {
+        "5": "no COPY support in pg-purepy",
+        "9": "not measured here (no bounded-memory stream wired into this workload)",
+    }
     notes = {
         "1": "named prepared statement (string queries take only :named parameters)",
         "2": "serialised by pg-purepy's own query lock",

@@ -172,10 +172,13 @@ def plan_groups(keys: list[str], drivers: list[str]) -> list[list[tuple[str, str
         if baseline is None:
             groups.setdefault(key, []).extend(pairs)
             continue
-        group = groups.setdefault(baseline, [])
-        if baseline not in keys and "pgany" in drivers:
+        root = baseline  # (9.2 is measured against 9.1, which is against 4: one group)
+        while WORKLOADS[root].target.baseline is not None:
+            root = WORKLOADS[root].target.baseline  # type: ignore[assignment]
+        group = groups.setdefault(root, [])
+        if baseline not in keys and "pgany" in drivers and (baseline, "pgany") not in group:
             group.insert(0, (baseline, "pgany"))
-        group.extend(pairs)
+        group.extend(p for p in pairs if p not in group)
     return [pairs for pairs in groups.values() if pairs]
 
 
@@ -378,7 +381,7 @@ def _select_workloads(text: str | None) -> list[str]:
         part = part.strip()
         matches = [k for k in WORKLOADS if k == part or k.split(".")[0] == part]
         if not matches:
-            raise SystemExit(f"no workload {part!r} (choose from 1-8, or 8.1, 8.2)")
+            raise SystemExit(f"no workload {part!r} (choose from 1-9, or 8.1, 8.2, 9.1, 9.2)")
         keys += [k for k in matches if k not in keys]
     return sorted(keys, key=_order)
 

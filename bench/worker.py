@@ -9,7 +9,8 @@ Each repetition is timed around the workload alone: connecting (except in
 workload 7), building the rows to load, emptying the target table and a
 garbage collection happen before the clock starts, and fetched rows are
 freed after it stops. One untimed warm-up
-at a tenth of the size comes first (workloads 1, 2, 5, 6, 7), and every
+at a tenth of the size comes first (workloads 1, 2, 5, 6, 7; workload 9 streams
+the whole table once untimed), and every
 repetition's result is checked (the sum of the values read, the number of
 rows fetched or stored). The JSON line has ``times`` (seconds, one per
 repetition), ``count`` and ``unit``, or ``error`` / ``skipped`` with a reason.
@@ -62,7 +63,7 @@ class Plan:
 
 
 def make_plan(adapter: Any, key: str, n: int, dsn: str) -> Plan:
-    base = {"8.1": "1", "8.2": "2"}.get(key, key)
+    base = WORKLOADS[key].base
     small = max(n // 10, 1)
     if base == "1":
         return Plan(
@@ -81,6 +82,8 @@ def make_plan(adapter: Any, key: str, n: int, dsn: str) -> Plan:
         return Plan(op=adapter.w3, expect=n)
     if base == "4":
         return Plan(op=adapter.w4, expect=n)
+    if base == "9":  # returns the number of rows streamed
+        return Plan(op=adapter.w9, expect=n, warmup=adapter.w9)
     if base in ("5", "6"):
         rows = load_rows(n)
         warm_rows = rows[:small]
@@ -192,7 +195,7 @@ def bench_one(driver: str, key: str, dsn: str, reps: int, quick: bool, size: int
         "skipped": None,
     }
     adapter = ADAPTERS[driver]()
-    result["note"] = adapter.notes.get({"8.1": "1", "8.2": "2"}.get(key, key))
+    result["note"] = adapter.notes.get(workload.base)
     try:
         importlib.import_module(adapter.module)
     except ImportError as exc:

@@ -16,6 +16,7 @@ __all__ = [
     "PEERS",
     "SEQ_SQL_DOLLAR",
     "SETUP_SQL",
+    "STREAM_BATCH",
     "WIDE_SQL",
     "WORKLOADS",
     "Target",
@@ -34,12 +35,14 @@ class Target:
     ratio: float
     #: The peer column to compare with; ``None`` means the best peer of the run.
     peer: str | None = None
-    #: For the trio rows: the workload whose pgany (asyncio) rate is the baseline.
+    #: The workload whose pgany rate is the baseline (the trio rows, streaming).
     baseline: str | None = None
+    #: The backend the baseline workload runs on.
+    baseline_backend: str = "asyncio"
 
     def describe(self) -> str:
         if self.baseline is not None:
-            return f">= {self.ratio:g} x pgany asyncio ({self.baseline})"
+            return f">= {self.ratio:g} x pgany {self.baseline_backend} ({self.baseline})"
         return f">= {self.ratio:g} x {self.peer or 'best peer'}"
 
 
@@ -47,7 +50,7 @@ class Target:
 class Workload:
     """One row of the table."""
 
-    #: "1" ... "7", and "8.1", "8.2" for the trio rows.
+    #: "1" ... "9", and "8.1", "8.2", "9.1", "9.2" for the trio rows.
     key: str
     #: A short label for the table; ``{n}`` stands for the size.
     label: str
@@ -59,6 +62,13 @@ class Workload:
     target: Target
     #: The anyio backend the workload runs on.
     backend: str = "asyncio"
+    #: The workload this row runs (a trio row runs an asyncio row's work); ``None``: its own.
+    runs: str | None = None
+
+    @property
+    def base(self) -> str:
+        """The key of the work this row does (``"1"`` for ``"8.1"``)."""
+        return self.runs or self.key
 
     def count(self, quick: bool) -> int:
         return self.quick_size if quick else self.size
@@ -79,6 +89,17 @@ _W2 = Workload(
     500,
     Target(1.3, peer="psycopg-pipeline"),
 )
+_W4 = Workload(
+    "4", "fetch {n} rows of int4", "rows", 1_000_000, 50_000, Target(1.0, peer="asyncpg")
+)
+#: Streaming in bounded memory costs little more than fetching: pgany's (9) against its (4).
+_W9 = Workload(
+    "9", "stream {n} rows of int4", "rows", _W4.size, _W4.quick_size, Target(0.5, baseline="4")
+)
+
+#: Rows per batch when streaming (workload 9): pgany's batch_size, asyncpg's
+#: prefetch, psycopg's itersize, all the same.
+STREAM_BATCH = 1000
 
 WORKLOADS: dict[str, Workload] = {
     w.key: w
@@ -86,9 +107,7 @@ WORKLOADS: dict[str, Workload] = {
         _W1,
         _W2,
         Workload("3", "fetch {n} rows x 7 types", "rows", 200_000, 10_000, Target(0.8)),
-        Workload(
-            "4", "fetch {n} rows of int4", "rows", 1_000_000, 50_000, Target(1.0, peer="asyncpg")
-        ),
+        _W4,
         Workload("5", "COPY in {n} rows", "rows", 500_000, 20_000, Target(1.0, peer="psycopg")),
         Workload(
             "6", "executemany {n} inserts", "rows", 20_000, 2_000, Target(0.8, peer="asyncpg")
@@ -102,6 +121,7 @@ WORKLOADS: dict[str, Workload] = {
             _W1.quick_size,
             Target(0.9, baseline="1"),
             backend="trio",
+            runs="1",
         ),
         Workload(
             "8.2",
@@ -111,6 +131,28 @@ WORKLOADS: dict[str, Workload] = {
             _W2.quick_size,
             Target(0.9, baseline="2"),
             backend="trio",
+            runs="2",
+        ),
+        _W9,
+        Workload(
+            "9.1",
+            "trio: (4) fetch {n} rows of int4",
+            "rows",
+            _W4.size,
+            _W4.quick_size,
+            Target(0.9, baseline="4"),
+            backend="trio",
+            runs="4",
+        ),
+        Workload(
+            "9.2",
+            "trio: (9) stream {n} rows of int4",
+            "rows",
+            _W9.size,
+            _W9.quick_size,
+            Target(0.5, baseline="9.1", baseline_backend="trio"),
+            backend="trio",
+            runs="9",
         ),
     )
 }
@@ -125,6 +167,8 @@ _TRIO_COLUMNS = ("pgany", "pg-purepy")
 
 def columns_for(key: str) -> tuple[str, ...]:
     """The columns that workload *key* has."""
+    if key == "9.1":
+        return ("pgany",)  # a baseline for 9.2
     if WORKLOADS[key].backend == "trio":
         return _TRIO_COLUMNS
     if key == "2":

@@ -60,6 +60,7 @@ from pgany.config import Config, HostSpec
 from pgany.errors import ConnectError, DatabaseError, ProtocolError
 from pgany.protocol import NEED_DATA, Connected, Connection
 from pgany.protocol import frontend as fe
+from pgany.protocol.messages import NoticeResponse
 from pgany.protocol.pipeline import Request
 
 __all__ = [
@@ -96,6 +97,9 @@ class Session:
     #: The host connected to, with ``hostaddr`` the address used and ``tls`` set.
     host: HostSpec
     tls: bool
+    #: Notices the server sent before the session was handed over (startup,
+    #: the target_session_attrs check), in order: delivered before any later one.
+    notices: list[NoticeResponse] = field(default_factory=list)
 
 
 class _Failure:
@@ -139,6 +143,14 @@ class _NextHost(Exception):
 
 class _TLSFailed(Exception):
     """The TLS handshake (or the certificate check after it) failed; ``__cause__`` says why."""
+
+
+class _NegotiationFailed(ConnectError):
+    """The server answered SSLRequest with an error or a byte that means nothing.
+
+    Like libpq, that ends this address: no retry with the other encryption
+    method (``prefer``, ``allow``), on to the next address or host.
+    """
 
 
 def _describe(exc: BaseException) -> str:
@@ -326,7 +338,12 @@ async def _try_address(
                 if not use_tls:  # prefer, and the server said "N": plain text it is
                     methods = methods[:index]
             password = config.password or (stored[0] if stored else None)
-            proto = await _start(stream, config, password, use_tls)
+            notices: list[NoticeResponse] = []
+            proto = await _start(stream, config, password, use_tls, notices)
+        except _NegotiationFailed as exc:
+            await anyio.aclose_forcefully(stream)
+            attempts.add(host, address, exc)
+            raise _NextAddress from exc
         except (*_ATTEMPT_ERRORS, _TLSFailed) as exc:
             await anyio.aclose_forcefully(stream)
             if getattr(exc, "final", False):
@@ -342,7 +359,7 @@ async def _try_address(
             await anyio.aclose_forcefully(stream)
             raise
         connected = HostSpec(host.host, host.port, address or host.hostaddr, tls=use_tls)
-        session = Session(stream, proto, connected, use_tls)
+        session = Session(stream, proto, connected, use_tls, notices)
         try:
             reason = await _check_session(session, wanted)
         except _ATTEMPT_ERRORS as exc:
@@ -481,8 +498,13 @@ async def _negotiate_tls(
             f"the server does not support SSL, but SSL was required (sslmode={config.sslmode})"
         )
     if answer == b"E":
-        raise ConnectError("the server sent an error response during the SSL exchange")
-    raise ConnectError(f"received invalid response to SSL negotiation: {answer!r}")
+        # An ErrorResponse (a server out of connections, say). Like libpq, its
+        # text is not read: the server has not proven who it is yet.
+        raise _NegotiationFailed("server sent an error response during SSL exchange")
+    shown = answer.decode("latin-1")
+    if not shown.isprintable():
+        shown = f"\\x{answer[0]:02x}"
+    raise _NegotiationFailed(f"received invalid response to SSL negotiation: {shown}")
 
 
 async def _handshake(
@@ -547,7 +569,11 @@ def channel_binding_data(stream: anyio.abc.ByteStream) -> bytes | None:
 
 
 async def _start(
-    stream: anyio.abc.ByteStream, config: Config, password: str | None, tls: bool
+    stream: anyio.abc.ByteStream,
+    config: Config,
+    password: str | None,
+    tls: bool,
+    notices: list[NoticeResponse],
 ) -> Connection:
     cb_data = channel_binding_data(stream) if tls else None
     params = config.startup_parameters()
@@ -559,12 +585,17 @@ async def _start(
         tls=tls,
         require_auth=config.require_auth,
     )
-    await startup(stream, proto)
+    await startup(stream, proto, notices)
     return proto
 
 
-async def startup(stream: anyio.abc.ByteStream, proto: Connection) -> None:
-    """Run the startup and authentication exchange until the server is ready."""
+async def startup(
+    stream: anyio.abc.ByteStream, proto: Connection, notices: list[NoticeResponse]
+) -> None:
+    """Run the startup and authentication exchange until the server is ready.
+
+    The notices the server sends meanwhile are added to *notices*, in order.
+    """
     while True:
         out = proto.data_to_send()
         if out:
@@ -580,7 +611,9 @@ async def startup(stream: anyio.abc.ByteStream, proto: Connection) -> None:
                 break
             if isinstance(event, Connected):
                 return
-            # ParameterStatus and notices during startup are kept by the core.
+            if type(event) is NoticeResponse:
+                notices.append(event)
+            # (The core keeps ParameterStatus values itself.)
         if not data:
             raise ConnectError("the server closed the connection during startup")
 
@@ -633,7 +666,10 @@ async def _query_value(session: Session, sql: str) -> str | None:
     proto.send_request(fe.encode_query(sql), request)
     await stream.send(proto.data_to_send())
     while not request.done:
-        if proto.next_event() is not NEED_DATA:
+        event = proto.next_event()
+        if type(event) is NoticeResponse:
+            session.notices.append(event)
+        if event is not NEED_DATA:
             continue
         try:
             data = await stream.receive(65536)

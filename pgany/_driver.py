@@ -26,7 +26,7 @@ from typing import Any
 import anyio
 import anyio.abc
 
-from pgany._waiter import cancel_check, waiter_factory
+from pgany._waiter import cancel_check_for_backend, waiter_factory
 from pgany.errors import ConnectionClosed, DatabaseError, ProtocolError
 from pgany.protocol import NEED_DATA, Connection, ConnectionEnded, CopyStarted, Request, RequestDone
 from pgany.protocol.messages import NoticeResponse, NotificationResponse, ParameterStatus
@@ -118,7 +118,7 @@ class Driver:
         self._waiter = waiter_factory()
         #: Awaited before a request is sent: raises if the caller's scope is
         #: cancelled (the backend's checkpoint_if_cancelled, picked once).
-        self.checkpoint_if_cancelled = cancel_check()
+        self.checkpoint_if_cancelled = cancel_check_for_backend()[1]
         self._on_notice = on_notice
         self._wake_writer = event_cls()
         self._writer_started = False

@@ -11,13 +11,15 @@ than left in an unknown state.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Iterator, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from pgany._queries import Queries
+from pgany._waiter import cancel_check_for_backend
 from pgany.errors import ConnectionClosed, Error, InterfaceError, lookup
 from pgany.protocol import Request
 from pgany.protocol import frontend as fe
@@ -31,6 +33,10 @@ __all__ = ["END_TIMEOUT", "Portal", "RowStream", "Savepoint", "Transaction", "Tr
 
 #: Seconds a rollback (or the end of a stream) may take before the connection is closed.
 END_TIMEOUT = 10.0
+
+#: Batches a row stream keeps requested ahead of the one being read: the
+#: server always has the next one to work on while the consumer reads.
+STREAM_AHEAD = 2
 
 _portal_names = itertools.count(1)
 _savepoint_names = itertools.count(1)
@@ -413,20 +419,27 @@ class SavepointContext:
 class RowStream:
     """Rows of one query, fetched in batches: ``async for row in stream``.
 
-    While you work through one batch, the next is already on its way: one
-    Execute is kept in flight ahead of the consumer.
+    While you work through one batch, the next ones are already on their
+    way: two Executes are kept in flight ahead of the consumer (so at most
+    three batches are held in memory).
+
+    Each ``__anext__`` checks for cancellation (a cancelled scope stops the
+    iteration at the next row); it lets other tasks run (a schedule point)
+    when it has to wait for a batch, not for a row taken from the batch
+    already decoded.
     """
 
     __module__ = "pgany"
     __slots__ = (
         "_ahead",
         "_batch",
-        "_buffer",
+        "_cancel_called",
+        "_checkpoint_if_cancelled",
         "_client",
         "_closed",
         "_holder",
         "_portal",
-        "_pos",
+        "_rows",
         "rows_affected",
     )
 
@@ -435,10 +448,10 @@ class RowStream:
         self._holder = holder
         self._portal = portal
         self._batch = batch_size
-        self._buffer: list[Row] = []
-        self._pos = 0
+        self._rows: Iterator[Row] = iter(())  # what is left of the decoded batch
         self._closed = False
-        self._ahead: Request | None = None
+        self._ahead: deque[Request] = deque()
+        self._cancel_called, self._checkpoint_if_cancelled = cancel_check_for_backend()
         #: The command's row count, set once every row has been read.
         self.rows_affected: int | None = None
 
@@ -457,23 +470,26 @@ class RowStream:
         return req
 
     async def __anext__(self) -> Row:
-        buffer = self._buffer
-        if self._pos < len(buffer):
-            row = buffer[self._pos]
-            self._pos += 1
-            await anyio.lowlevel.checkpoint()
+        # Check before taking a row: a cancelled step loses none.
+        if self._cancel_called():
+            await self._checkpoint_if_cancelled()
+        for row in self._rows:  # a row of the decoded batch: no schedule point
             return row
+        return await self._next_batch()
+
+    async def _next_batch(self) -> Row:
+        """Wait for the next batch (a schedule point) and return its first row."""
         portal = self._portal
         client = self._client
+        ahead = self._ahead
         while True:
             if self._closed:
                 raise InterfaceError("the stream is closed")
             if portal.exhausted:
-                self._buffer = []
+                await self._finish()
                 self.rows_affected = portal.rows_affected
                 raise StopAsyncIteration
-            req = self._ahead or await self._fetch()
-            self._ahead = None
+            req = ahead.popleft() if ahead else await self._fetch()
             try:
                 await req.waiter.wait()
             except BaseException:
@@ -482,17 +498,35 @@ class RowStream:
             client._raise_for(req)
             rows = portal._take(req)
             if not portal.exhausted:
-                self._ahead = await self._fetch()
+                while len(ahead) < STREAM_AHEAD:
+                    ahead.append(await self._fetch())
             if rows:
-                self._buffer = rows
-                self._pos = 1
-                first: Row = rows[0]
+                it = iter(rows)
+                first: Row = next(it)
+                self._rows = it
                 return first
 
+    async def _finish(self) -> None:
+        """The last batch is read: wait for the Executes sent past it (no rows, answered at once).
+
+        Waiting, rather than abandoning them, sends no CancelRequest for nothing.
+        """
+        ahead = self._ahead
+        if not ahead:
+            await anyio.lowlevel.checkpoint()
+            return
+        while ahead:
+            try:
+                await ahead[0].waiter.wait()
+            except BaseException:
+                self._abandon()
+                raise
+            ahead.popleft().error = None  # (nothing was asked of it)
+
     def _abandon(self) -> None:
-        ahead, self._ahead = self._ahead, None
-        if ahead is not None:
-            self._client._driver.abandon(ahead)
+        ahead = self._ahead
+        while ahead:
+            self._client._driver.abandon(ahead.popleft())
 
 
 class StreamContext:
@@ -551,6 +585,7 @@ class StreamContext:
         assert stream is not None
         assert holder is not None
         stream._closed = True
+        stream._rows = iter(())  # a closed stream gives no more rows, buffered or not
         stream._abandon()
         try:
             if client.is_closed:

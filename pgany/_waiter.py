@@ -12,12 +12,13 @@ checkpoint and can be cancelled), for less.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import functools
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import anyio.lowlevel
 
-__all__ = ["Waiter", "cancel_check", "waiter_factory"]
+__all__ = ["Waiter", "cancel_check_for_backend", "waiter_factory"]
 
 
 class Waiter(Protocol):
@@ -119,18 +120,84 @@ def waiter_factory() -> Callable[[], Waiter]:
     return lambda: AsyncioWaiter(loop)
 
 
-def cancel_check() -> Callable[[], Any]:
-    """The running backend's ``checkpoint_if_cancelled``, picked once per connection.
+def cancel_check_for_backend() -> tuple[Callable[[], bool], Callable[[], Awaitable[None]]]:
+    """``(cancel_called, checkpoint_if_cancelled)`` for the backend that runs now.
 
-    Every call that sends something first awaits it: a call made in a
-    cancelled scope raises the cancellation before any byte goes out. On
-    trio it is trio's own (a cancel point, no schedule point: 0.15 us instead
-    of anyio's 0.5 us per call); on asyncio, anyio's (cancel scopes are anyio's).
+    ``checkpoint_if_cancelled()`` raises the cancellation if the calling
+    task's cancel scope is cancelled, and otherwise returns at once without
+    letting other tasks run. ``cancel_called()`` says without an await
+    whether it is worth calling (``True`` may be a false alarm; ``False``
+    never is). Both are made once, for a caller that checks
+    on every row (a row stream): anyio looks the backend up on every call,
+    which costs more than the check itself.
+
+    ``cancel_called`` reads the scheduler's own record of the task's
+    cancellation, which neither trio nor anyio offers publicly: on trio the
+    task's cancel status (what ``trio.lowlevel.checkpoint_if_cancelled``
+    tests), on asyncio anyio's cancel scopes of the task. If they are not
+    what it expects (another version), it answers ``True``: ask the backend.
     """
     try:
-        asyncio.get_running_loop()
+        loop = asyncio.get_running_loop()
     except RuntimeError:
         import trio.lowlevel
 
-        return trio.lowlevel.checkpoint_if_cancelled
-    return anyio.lowlevel.checkpoint_if_cancelled
+        return _trio_cancel_called(), trio.lowlevel.checkpoint_if_cancelled
+    return _asyncio_cancel_called(loop), anyio.lowlevel.checkpoint_if_cancelled
+
+
+def _trio_cancel_called() -> Callable[[], bool]:
+    import trio.lowlevel
+
+    current_task = trio.lowlevel.current_task
+
+    def cancel_called() -> bool:
+        # What trio.lowlevel.checkpoint_if_cancelled() tests, without its await.
+        try:
+            return bool(current_task()._cancel_status.effectively_cancelled)
+        except AttributeError:  # pragma: no cover - another trio: ask it
+            return True
+
+    return cancel_called
+
+
+def _asyncio_cancel_called(loop: asyncio.AbstractEventLoop) -> Callable[[], bool]:
+    try:
+        from anyio._backends._asyncio import _task_states
+    except ImportError:  # pragma: no cover - another anyio
+        return lambda: True
+    states: Any = _task_states
+    # asyncio's own table of running tasks, read directly where it exists
+    # (Python 3.11's current_task() is a Python function around it).
+    # Trusted only if it names the task running now (newer Pythons keep it elsewhere).
+    running: Any = getattr(asyncio.tasks, "_current_tasks", None)
+    get_task: Callable[[], object] = functools.partial(asyncio.current_task, loop)
+    if isinstance(running, dict) and running.get(loop) is get_task() is not None:
+        get_task = functools.partial(running.get, loop)
+    # The task that checks is nearly always the same: keep its anyio state.
+    last_task: object = None
+    last_state: Any = None
+
+    def cancel_called() -> bool:
+        nonlocal last_task, last_state
+        task = get_task()
+        if task is last_task:
+            state = last_state
+        else:
+            state = states.get(task)
+            if state is None:
+                return False  # no cancel scope in this task
+            last_task, last_state = task, state  # (a task keeps its state until it ends)
+        try:
+            scope = state.cancel_scope
+            while scope is not None:
+                if scope._cancel_called:
+                    return True
+                if scope._shield:
+                    return False
+                scope = scope._parent_scope
+        except AttributeError:  # pragma: no cover - another anyio: ask it
+            return True
+        return False
+
+    return cancel_called

@@ -1371,6 +1371,8 @@ async def _open_client(config: Config) -> Client:
         notification_buffer=config.notification_buffer,
         raw_socket=raw_socket,
     )
+    for notice in session.notices:  # before any later notice (the driver is not running yet)
+        driver._deliver(notice)
     return Client(driver, config, session.host)
 
 
