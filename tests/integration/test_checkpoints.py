@@ -365,7 +365,7 @@ async def _stream_exit(env: Env, method: str) -> AsyncIterator[Callable[[], Awai
 @recipe("RowStream.__anext__")
 async def _stream_next(env: Env, method: str) -> AsyncIterator[Callable[[], Awaitable[Any]]]:
     # The first row: the stream fetches (a row from a fetched batch only
-    # checks for cancellation, see test_row_stream_checks_every_row).
+    # checks for cancellation: test_stream.py::test_cancel_in_the_middle_of_a_batch).
     async with env.client.query_stream("SELECT generate_series(1, 5)", batch_size=2) as stream:
         yield stream.__anext__
 
