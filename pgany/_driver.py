@@ -26,7 +26,7 @@ from typing import Any
 import anyio
 import anyio.abc
 
-from pgany._waiter import cancel_check_for_backend, waiter_factory
+from pgany._waiter import request_cancel_check, waiter_factory
 from pgany.errors import ConnectionClosed, DatabaseError, ProtocolError
 from pgany.protocol import NEED_DATA, Connection, ConnectionEnded, CopyStarted, Request, RequestDone
 from pgany.protocol.messages import NoticeResponse, NotificationResponse, ParameterStatus
@@ -116,9 +116,10 @@ class Driver:
         event_cls = self._event_cls
         # What a request's caller sleeps on (lighter than an anyio.Event).
         self._waiter = waiter_factory()
-        #: Awaited before a request is sent: raises if the caller's scope is
-        #: cancelled (the backend's checkpoint_if_cancelled, picked once).
-        self.checkpoint_if_cancelled = cancel_check_for_backend()[1]
+        #: Before a request is sent: ``if maybe_cancelled(): await
+        #: checkpoint_if_cancelled()`` raises if the caller's scope is cancelled
+        #: (picked once for the backend; see pgany._waiter.request_cancel_check).
+        self.maybe_cancelled, self.checkpoint_if_cancelled = request_cancel_check()
         self._on_notice = on_notice
         self._wake_writer = event_cls()
         self._writer_started = False

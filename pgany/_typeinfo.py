@@ -79,7 +79,7 @@ def _known(registry: TypeRegistry, oid: int) -> bool:
 class TypeLearner:
     """Per-connection: which OIDs were looked up, and the lookups under way."""
 
-    __slots__ = ("_client", "_learned", "_pending", "_unknowable")
+    __slots__ = ("_client", "_learned", "_pending", "_unknowable", "has_learned")
 
     def __init__(self, client: Client) -> None:
         self._client = client
@@ -87,16 +87,15 @@ class TypeLearner:
         self._pending: dict[int, anyio.Event] = {}
         #: The codecs registered for each learned OID.
         self._learned: dict[int, list[Codec]] = {}
+        #: Whether any type was learned (so one may have changed since): a
+        #: plain attribute, read for every query.
+        self.has_learned = False
 
     def clear(self) -> None:
         """Forget what was learned (the registry itself is replaced by the client)."""
         self._unknowable.clear()
         self._learned.clear()
-
-    @property
-    def has_learned(self) -> bool:
-        """Whether any type was learned (so one may have changed since)."""
-        return bool(self._learned)
+        self.has_learned = False
 
     async def relearn(self, holder: object | None) -> bool:
         """Look every learned type up again and rebuild its codecs; False if none was learned.
@@ -237,5 +236,6 @@ class TypeLearner:
         codecs = [c for fmt in Format if (c := registry.get(oid, fmt)) is not None]
         if codecs:
             self._learned[oid] = codecs
+            self.has_learned = True
         else:
             self._unknowable.add(oid)

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 import anyio.lowlevel
 
-__all__ = ["Waiter", "cancel_check_for_backend", "waiter_factory"]
+__all__ = ["Waiter", "cancel_check_for_backend", "request_cancel_check", "waiter_factory"]
 
 
 class Waiter(Protocol):
@@ -127,9 +127,10 @@ def cancel_check_for_backend() -> tuple[Callable[[], bool], Callable[[], Awaitab
     task's cancel scope is cancelled, and otherwise returns at once without
     letting other tasks run. ``cancel_called()`` says without an await
     whether it is worth calling (``True`` may be a false alarm; ``False``
-    never is). Both are made once, for a caller that checks
-    on every row (a row stream): anyio looks the backend up on every call,
-    which costs more than the check itself.
+    never is). Both are made once per connection or stream (anyio looks the
+    backend up on every call, which costs more than the check itself): a
+    row stream asks ``cancel_called()`` before every row, and every request
+    checks before it is sent (see :func:`request_cancel_check`).
 
     ``cancel_called`` reads the scheduler's own record of the task's
     cancellation, which neither trio nor anyio offers publicly: on trio the
@@ -144,6 +145,24 @@ def cancel_check_for_backend() -> tuple[Callable[[], bool], Callable[[], Awaitab
 
         return _trio_cancel_called(), trio.lowlevel.checkpoint_if_cancelled
     return _asyncio_cancel_called(loop), anyio.lowlevel.checkpoint_if_cancelled
+
+
+def request_cancel_check() -> tuple[Callable[[], bool] | None, Callable[[], Awaitable[None]]]:
+    """``(maybe_cancelled, checkpoint_if_cancelled)`` for what checks before a request is sent.
+
+    Await ``checkpoint_if_cancelled()`` when ``maybe_cancelled`` is ``None``
+    or ``maybe_cancelled()`` is true. On trio it is ``None``: trio's own
+    check is cheap (0.15 us) and counts as the call's cancel point. On asyncio it is
+    :func:`cancel_check_for_backend`'s ``cancel_called`` (about 0.2 us),
+    which spares anyio's check (about 1 us, a tenth of a pipelined query)
+    when nothing is cancelled.
+    """
+    cancel_called, checkpoint_if_cancelled = cancel_check_for_backend()
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return None, checkpoint_if_cancelled
+    return cancel_called, checkpoint_if_cancelled
 
 
 def _trio_cancel_called() -> Callable[[], bool]:

@@ -717,7 +717,9 @@ class Client(Queries):
         """
         driver = self._driver
         proto = self._proto
-        await driver.checkpoint_if_cancelled()  # a cancelled call sends nothing
+        maybe_cancelled = driver.maybe_cancelled
+        if maybe_cancelled is None or maybe_cancelled():
+            await driver.checkpoint_if_cancelled()  # a cancelled call sends nothing
         while True:
             if driver._cancel_done is not None:
                 await driver.wait_cancel_done()
@@ -744,7 +746,9 @@ class Client(Queries):
         is already readable.
         """
         driver = self._driver
-        await driver.checkpoint_if_cancelled()
+        maybe_cancelled = driver.maybe_cancelled
+        if maybe_cancelled is None or maybe_cancelled():
+            await driver.checkpoint_if_cancelled()
         if self._may_send_now(req, holder):
             driver.send(data, req, True)  # no coroutine for _submit
         else:
@@ -1012,7 +1016,8 @@ class Client(Queries):
                 row_factory_for=stmt._row_factory_for,
                 exclusive=stmt.exclusive,
             )
-            req.keep_failed_rows = self._types.has_learned
+            if self._types.has_learned:
+                req.keep_failed_rows = True
             await self._run(data, req, holder)
             error = req.error
             if req.failed_rows is not None and await self._decode_again(stmt, req, holder):
