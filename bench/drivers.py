@@ -76,7 +76,7 @@ class Pgany(Adapter):
         "2": "pipelined on the shared connection",
         "5": "copy_records_in (binary COPY)",
         "6": "executemany: one pipelined batch, one Sync",
-        "9": f"query_stream(batch_size={STREAM_BATCH}): a portal, one batch kept in flight",
+        "9": f"query_stream(batch_size={STREAM_BATCH}): a portal, two batches kept in flight",
     }
 
     def open(self, dsn: str) -> Any:

@@ -429,14 +429,7 @@ class BinaryCopyInWriter:
             if value is None:
                 parts.append(b"\xff\xff\xff\xff")
                 continue
-            try:
-                data = encode(value)  # type: ignore[misc]
-            except EncodeError as exc:
-                raise EncodeError(f"column {i + 1} ({self._names[i]}): {exc}") from exc
-            except Exception as exc:
-                raise EncodeError(
-                    f"cannot encode column {i + 1} as {self._names[i]} from Python {type(value).__name__}: {exc}"
-                ) from exc
+            data = _encode_column(encode, value, i, self._names[i])
             parts.append(_I32.pack(len(data)))
             parts.append(data)
         return b"".join(parts)
@@ -593,6 +586,19 @@ class BinaryCopyOutReader:
         return tuple(values)
 
 
+def _encode_column(encode: Any, value: Any, i: int, name: str) -> bytes | bytearray:
+    """One COPY field through its codec; a failure names the column and its type."""
+    try:
+        data: bytes | bytearray = encode(value)
+    except EncodeError as exc:
+        raise EncodeError(f"column {i + 1} ({name}): {exc}") from exc
+    except Exception as exc:
+        raise EncodeError(
+            f"cannot encode column {i + 1} as {name} from Python {type(value).__name__}: {exc}"
+        ) from exc
+    return data
+
+
 def _check_row(row: object) -> None:
     if isinstance(row, (str, bytes, bytearray, memoryview)) or not isinstance(row, Sequence):
         raise EncodeError(
@@ -649,14 +655,7 @@ async def _write_text_rows(
             if value is None:
                 fields.append(b"\\N")
                 continue
-            try:
-                data = bytes(encode(value))  # type: ignore[misc]
-            except EncodeError as exc:
-                raise EncodeError(f"column {i + 1} ({names[i]}): {exc}") from exc
-            except Exception as exc:
-                raise EncodeError(
-                    f"cannot encode column {i + 1} as {names[i]} from Python {type(value).__name__}: {exc}"
-                ) from exc
+            data = bytes(_encode_column(encode, value, i, names[i]))
             fields.append(_TEXT_SPECIAL.sub(_text_escape, data))
         return b"\t".join(fields) + b"\n"
 

@@ -280,18 +280,29 @@ async def _query_portal(env: Env, method: str) -> AsyncIterator[Callable[[], Awa
         yield lambda: target.query_portal(portal, 2)
 
 
+class _Entering:
+    """A context manager's ``__aenter__`` as the call under test; left again if it entered."""
+
+    def __init__(self, ctx: Any) -> None:
+        self._ctx = ctx
+        self.entered = False
+
+    async def call(self) -> None:
+        await self._ctx.__aenter__()
+        self.entered = True
+
+    async def leave(self) -> None:
+        if self.entered:
+            await self._ctx.__aexit__(None, None, None)
+
+
 @recipe("TransactionContext.__aenter__")
 async def _tx_enter(env: Env, method: str) -> AsyncIterator[Callable[[], Awaitable[Any]]]:
     ctx = env.client.transaction()
     env.extra["check"] = _idle
-    entered: list[Any] = []
-
-    async def call() -> Any:
-        entered.append(await ctx.__aenter__())
-
-    yield call
-    if entered:
-        await ctx.__aexit__(None, None, None)
+    entering = _Entering(ctx)
+    yield entering.call
+    await entering.leave()
 
 
 async def _idle(env: Env) -> None:
@@ -312,16 +323,11 @@ async def _tx_exit(env: Env, method: str) -> AsyncIterator[Callable[[], Awaitabl
 async def _sp_enter(env: Env, method: str) -> AsyncIterator[Callable[[], Awaitable[Any]]]:
     async with env.client.transaction() as tx:
         ctx = tx.savepoint()
-        entered: list[Any] = []
-
-        async def call() -> Any:
-            entered.append(await ctx.__aenter__())
-
-        yield call
-        if entered:
-            await ctx.__aexit__(None, None, None)
+        entering = _Entering(ctx)
+        yield entering.call
+        await entering.leave()
         # No savepoint may exist if entering was cancelled.
-        env.extra["savepoints"] = bool(entered)
+        env.extra["savepoints"] = entering.entered
 
 
 @recipe("SavepointContext.__aexit__")
@@ -341,15 +347,10 @@ async def _sp_exit(env: Env, method: str) -> AsyncIterator[Callable[[], Awaitabl
 @recipe("StreamContext.__aenter__")
 async def _stream_enter(env: Env, method: str) -> AsyncIterator[Callable[[], Awaitable[Any]]]:
     ctx = env.client.query_stream(env.ins(returning=True))
-    entered: list[Any] = []
-
-    async def call() -> Any:
-        entered.append(await ctx.__aenter__())
-
+    entering = _Entering(ctx)
     env.extra["check"] = _idle
-    yield call
-    if entered:
-        await ctx.__aexit__(None, None, None)
+    yield entering.call
+    await entering.leave()
 
 
 @recipe("StreamContext.__aexit__")
@@ -403,15 +404,10 @@ async def _cancel_query(env: Env, method: str) -> AsyncIterator[Callable[[], Awa
 @recipe("connect.__aenter__")
 async def _connect_enter(env: Env, method: str) -> AsyncIterator[Callable[[], Awaitable[Any]]]:
     ctx = pgany.connect(env.dsn, application_name="ckpt_connect")
-    entered: list[Any] = []
-
-    async def call() -> Any:
-        entered.append(await ctx.__aenter__())
-
-    yield call
-    if entered:
-        await ctx.__aexit__(None, None, None)
-    env.extra["connected"] = bool(entered)
+    entering = _Entering(ctx)
+    yield entering.call
+    await entering.leave()
+    env.extra["connected"] = entering.entered
 
 
 @recipe("connect.__aexit__")
@@ -446,14 +442,9 @@ async def _no_run_connection(env: Env) -> None:
 @recipe("CopyInContext.__aenter__")
 async def _copy_in_enter(env: Env, method: str) -> AsyncIterator[Callable[[], Awaitable[Any]]]:
     ctx = env.client.copy_in(f"COPY {env.table} FROM STDIN")
-    entered: list[Any] = []
-
-    async def call() -> Any:
-        entered.append(await ctx.__aenter__())
-
-    yield call
-    if entered:
-        await ctx.__aexit__(None, None, None)
+    entering = _Entering(ctx)
+    yield entering.call
+    await entering.leave()
 
 
 @recipe("CopyInContext.__aexit__")
@@ -507,14 +498,9 @@ async def _binary_write(env: Env, method: str) -> AsyncIterator[Callable[[], Awa
 @recipe("CopyOutContext.__aenter__")
 async def _copy_out_enter(env: Env, method: str) -> AsyncIterator[Callable[[], Awaitable[Any]]]:
     ctx = env.client.copy_out("COPY (SELECT 1) TO STDOUT")
-    entered: list[Any] = []
-
-    async def call() -> Any:
-        entered.append(await ctx.__aenter__())
-
-    yield call
-    if entered:
-        await ctx.__aexit__(None, None, None)
+    entering = _Entering(ctx)
+    yield entering.call
+    await entering.leave()
 
 
 @recipe("CopyOutContext.__aexit__")
