@@ -57,7 +57,14 @@ from pgany._tls import (
     make_ssl_context,
 )
 from pgany.config import Config, HostSpec
-from pgany.errors import ConnectError, DatabaseError, ProtocolError
+from pgany.errors import (
+    CannotConnectNow,
+    ConnectError,
+    DatabaseError,
+    InvalidAuthorizationSpecification,
+    InvalidPassword,
+    ProtocolError,
+)
 from pgany.protocol import NEED_DATA, Connected, Connection
 from pgany.protocol import frontend as fe
 from pgany.protocol.messages import NoticeResponse
@@ -72,8 +79,6 @@ __all__ = [
     "startup",
 ]
 
-_AUTH_CLASS = "28"  # invalid authorization specification: never retried on another host
-_CANNOT_CONNECT_NOW = "57P03"  # starting up, shutting down, in recovery: try the next host
 
 # Errors that mean "this attempt failed" (rather than a bug, or cancellation).
 _ATTEMPT_ERRORS = (
@@ -349,7 +354,8 @@ async def _try_address(
             if getattr(exc, "final", False):
                 raise  # the client refused the login (require_auth, channel_binding...)
             attempts.add(host, address, exc)
-            if isinstance(exc, DatabaseError) and exc.sqlstate == _CANNOT_CONNECT_NOW:
+            # (starting up, shutting down, in recovery: try the next host)
+            if isinstance(exc, CannotConnectNow):
                 raise _NextHost from exc
             errors.append(exc)
             if index < len(methods):
@@ -381,10 +387,15 @@ def _give_up(
     attempts: _Attempts, errors: list[BaseException], stored: tuple[str, str] | None
 ) -> NoReturn:
     """Every method failed on this address: raise the login error, or a ConnectError."""
-    login = [e for e in errors if isinstance(e, DatabaseError) and e.sqlstate[:2] == _AUTH_CLASS]
+    # (class 28, invalid authorization specification: never retried on another host)
+    login = [e for e in errors if isinstance(e, InvalidAuthorizationSpecification)]
     if login:
         error = login[-1]
-        if stored is not None and error.sqlstate == "28P01" and sys.version_info >= (3, 11):
+        if (
+            stored is not None
+            and isinstance(error, InvalidPassword)
+            and sys.version_info >= (3, 11)
+        ):
             error.add_note(f'password retrieved from file "{stored[1]}"')
         raise error
     raise attempts.error() from errors[-1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from pgany._sql import quote_ident
 from pgany._typeinfo import catalog_query
 from pgany.errors import InterfaceError, RowCountError
 from pgany.types import Codec, Format, TypeRegistry
@@ -167,7 +168,6 @@ class Queries:
         registered one too); the COPY is binary unless one of them is a text
         codec.
         """
-        from pgany.client import quote_ident
         from pgany.copy import BinaryCopyInWriter, _write_text_rows
 
         client, holder = self._cx()

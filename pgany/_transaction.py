@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from pgany._queries import Queries
+from pgany._sql import quote_ident
 from pgany._waiter import cancel_check_for_backend
-from pgany.errors import ConnectionClosed, Error, InterfaceError, lookup
+from pgany.errors import ConnectionClosed, Error, InFailedSqlTransaction, InterfaceError
 from pgany.protocol import Request
 from pgany.protocol import frontend as fe
 
@@ -64,12 +65,6 @@ def begin_sql(isolation: str | None, read_only: bool | None, deferrable: bool | 
     if deferrable is not None:
         parts.append("DEFERRABLE" if deferrable else "NOT DEFERRABLE")
     return " ".join(parts)
-
-
-def _quote_ident(name: str) -> str:
-    if "\0" in name:
-        raise InterfaceError("identifiers cannot contain NUL characters")
-    return '"' + name.replace('"', '""') + '"'
 
 
 class _Holder:
@@ -165,8 +160,7 @@ class Transaction(Queries):
         req = await _finish(client, "COMMIT", "ROLLBACK", holder)
         failed = req.results and req.results[-1].tag == "ROLLBACK"
         if failed:
-            cls = lookup("25P02")
-            raise cls(
+            raise InFailedSqlTransaction(
                 "the transaction had failed, so COMMIT rolled it back",
                 hint="catch errors with a savepoint to keep the rest of a transaction",
             )
@@ -233,7 +227,7 @@ class Savepoint(Transaction):
         """
         client, holder = self._cx()
         self._finished = True
-        q = _quote_ident(self.name)
+        q = quote_ident(self.name)
         await _finish(
             client,
             f"RELEASE SAVEPOINT {q}",
@@ -248,7 +242,7 @@ class Savepoint(Transaction):
         """
         client, holder = self._cx()
         self._finished = True
-        q = _quote_ident(self.name)
+        q = quote_ident(self.name)
         await _end_bounded(client, f"ROLLBACK TO SAVEPOINT {q}; RELEASE SAVEPOINT {q}", holder)
         await anyio.lowlevel.checkpoint()
 
@@ -388,7 +382,7 @@ class SavepointContext:
         client, holder = self._parent._cx()
         assert isinstance(holder, _Holder)
         await anyio.lowlevel.checkpoint_if_cancelled()  # (cancelled: no SAVEPOINT sent)
-        q = _quote_ident(self._name)
+        q = quote_ident(self._name)
         try:
             await client._simple(f"SAVEPOINT {q}", discard=True, holder=holder)
         except BaseException as exc:

@@ -26,6 +26,7 @@ from pgany._paramcodec import make_values_encoder
 from pgany._queries import Queries
 from pgany._rowcodec import make_row_factory
 from pgany._rows import Column, SimpleQueryRow, simple_row_class
+from pgany._sql import quote_ident
 from pgany._transaction import StreamHolder, TransactionContext, begin_sql
 from pgany._typeinfo import CATALOG_QUERIES, TypeLearner, catalog_query
 from pgany.config import Config
@@ -35,6 +36,7 @@ from pgany.errors import (
     DecodeError,
     EncodeError,
     Error,
+    FeatureNotSupported,
     InterfaceError,
     InvalidSqlStatementName,
     ProtocolError,
@@ -1297,7 +1299,7 @@ def _refused_copy_error(direction: CopyDirection, cause: BaseException | None) -
 def _is_stale_plan(error: BaseException) -> bool:
     return (
         isinstance(error, DatabaseError)
-        and error.sqlstate == "0A000"
+        and isinstance(error, FeatureNotSupported)
         and (
             error.routine in _STALE_PLAN_ROUTINES
             or "cached plan must not change result type" in error.message
@@ -1307,13 +1309,6 @@ def _is_stale_plan(error: BaseException) -> bool:
 
 def _current_task_id() -> int:
     return anyio.get_current_task().id
-
-
-def quote_ident(name: str) -> str:
-    """Quote *name* as an SQL identifier."""
-    if "\0" in name:
-        raise InterfaceError("identifiers cannot contain NUL characters")
-    return '"' + name.replace('"', '""') + '"'
 
 
 def parse_server_version(text: str) -> int:

@@ -150,3 +150,36 @@ def test_importing_the_core_imports_no_io() -> None:
         if name != "pgany" and not name.startswith(("pgany.protocol", "pgany.errors"))
     ]
     assert outside == []
+
+
+# -- the API and the driver: anyio only, backends in three modules -------------------------
+
+#: The only modules that may speak to asyncio or trio themselves: the two socket
+#: streams, and the request waiter / cancel check (see their docstrings).
+BACKEND_MODULES = frozenset({"_aio.py", "_trio.py", "_waiter.py"})
+BACKENDS = ("asyncio", "trio", "anyio._backends")
+
+
+def _backend_imports(path: Path) -> set[str]:
+    return {
+        name
+        for name in imported_names(path)
+        if any(name == b or name.startswith(b + ".") for b in BACKENDS)
+    }
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(p for p in PACKAGE_DIR.rglob("*.py") if p.name not in BACKEND_MODULES),
+    ids=lambda p: str(p.relative_to(PACKAGE_DIR)),
+)
+def test_only_the_backend_modules_import_asyncio_or_trio(path: Path) -> None:
+    assert _backend_imports(path) == set(), (
+        f"{path.relative_to(PACKAGE_DIR)} imports a backend: use anyio (or the backend modules)"
+    )
+
+
+def test_the_backend_modules_are_where_they_are_said_to_be() -> None:
+    # (so the allowance above cannot outlive a module's removal or renaming)
+    for name in BACKEND_MODULES:
+        assert _backend_imports(PACKAGE_DIR / name), name
