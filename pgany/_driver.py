@@ -28,7 +28,15 @@ import anyio.abc
 
 from pgany._waiter import request_cancel_check, waiter_factory
 from pgany.errors import ConnectionClosed, DatabaseError, ProtocolError
-from pgany.protocol import NEED_DATA, Connection, ConnectionEnded, CopyStarted, Request, RequestDone
+from pgany.protocol import (
+    NEED_DATA,
+    Connection,
+    ConnectionEnded,
+    CopyDirection,
+    CopyStarted,
+    Request,
+    RequestDone,
+)
 from pgany.protocol.messages import NoticeResponse, NotificationResponse, ParameterStatus
 
 __all__ = ["Driver", "Notification"]
@@ -264,7 +272,10 @@ class Driver:
         receive = self.stream.receive
         try:
             while not request.done:
-                if request.copy_mode == "out" and request.copy_bytes > COPY_OUT_HIGH_WATER:
+                if (
+                    request.copy_mode is CopyDirection.OUT
+                    and request.copy_bytes > COPY_OUT_HIGH_WATER
+                ):
                     break  # the reader task applies COPY backpressure
                 try:
                     data = await receive(READ_SIZE)
@@ -577,7 +588,7 @@ class Driver:
             head = proto.head
             if (
                 head is not None
-                and head.copy_mode == "out"
+                and head.copy_mode is CopyDirection.OUT
                 and head.copy_bytes > COPY_OUT_HIGH_WATER
             ):
                 # A slow COPY consumer holds the connection, not memory.
@@ -744,7 +755,7 @@ class Driver:
 
     async def wait_copy(self, req: Request) -> None:
         """Wait until *req* entered COPY, has COPY data, or finished."""
-        if req.done or req.copy_data or (req.copy_ready and req.copy_mode == "in"):
+        if req.done or req.copy_data or (req.copy_ready and req.copy_mode is CopyDirection.IN):
             await anyio.lowlevel.checkpoint()
             return
         event = req.copy_waiter = anyio.Event()

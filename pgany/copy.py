@@ -15,12 +15,12 @@ import re
 import struct
 from collections.abc import AsyncIterable, Iterable, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 import anyio
 
 from pgany.errors import ConnectionClosed, DecodeError, EncodeError, Error, InterfaceError
-from pgany.protocol import Request
+from pgany.protocol import CopyDirection, Request
 from pgany.protocol import frontend as fe
 from pgany.protocol.state import Phase
 
@@ -53,7 +53,9 @@ BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x
 BINARY_TRAILER = b"\xff\xff"
 
 
-async def _start_copy(client: Client, sql: str, mode: str, holder: object | None) -> Request:
+async def _start_copy(
+    client: Client, sql: str, mode: CopyDirection, holder: object | None
+) -> Request:
     if not isinstance(sql, str):
         raise InterfaceError(f"sql must be a str, not {type(sql).__name__}")
     req = Request(simple=True, exclusive=True)
@@ -70,7 +72,7 @@ async def _start_copy(client: Client, sql: str, mode: str, holder: object | None
         raise
     if req.done and not req.copy_ready:
         client._raise_for(req)
-        direction = "FROM STDIN" if mode == "in" else "TO STDOUT"
+        direction = "FROM STDIN" if mode is CopyDirection.IN else "TO STDOUT"
         raise InterfaceError(f"the statement is not a COPY {direction}: {sql[:60]!r}")
     return req
 
@@ -211,7 +213,7 @@ class _CopyContext(Generic[_End]):
     """What CopyInContext and CopyOutContext share: start the COPY on entering."""
 
     __slots__ = ("_client", "_end", "_holder", "_sql")
-    _direction: ClassVar[Literal["in", "out"]]
+    _direction: ClassVar[CopyDirection]
 
     def __init__(self, client: Client, sql: str, holder: object | None) -> None:
         self._client = client
@@ -233,7 +235,7 @@ class CopyInContext(_CopyContext["CopyIn"]):
 
     __module__ = "pgany.copy"
     __slots__ = ()
-    _direction = "in"
+    _direction = CopyDirection.IN
 
     def _wrap(self, req: Request) -> CopyIn:
         return CopyIn(self._client, req)
@@ -331,7 +333,7 @@ class CopyOutContext(_CopyContext["CopyOut"]):
 
     __module__ = "pgany.copy"
     __slots__ = ()
-    _direction = "out"
+    _direction = CopyDirection.OUT
 
     def _wrap(self, req: Request) -> CopyOut:
         return CopyOut(self._client, req)

@@ -626,7 +626,7 @@ class Connection:
         elif kind is Kind.DATA_ROW:  # only reached outside BUSY's fast path
             raise AssertionError("DataRow outside BUSY")  # pragma: no cover
         elif kind is Kind.COPY_IN_RESPONSE:
-            if req.copy_mode == "in" and not req.discard:
+            if req.copy_mode is CopyDirection.IN and not req.discard:
                 req.copy_ready = True
                 return CopyStarted(req)
             # This request did not ask for COPY FROM STDIN (or was abandoned): refuse it cleanly.
@@ -641,7 +641,7 @@ class Connection:
             self.end_copy(fail)
         elif kind is Kind.COPY_OUT_RESPONSE or kind is Kind.COPY_BOTH_RESPONSE:
             req.copy_data = []
-            if req.copy_mode == "out":
+            if req.copy_mode is CopyDirection.OUT:
                 req.copy_ready = True
                 return CopyStarted(req)
             if kind is Kind.COPY_OUT_RESPONSE and req.copy_mode is None:
@@ -649,7 +649,7 @@ class Connection:
                 req.refused_copy = CopyDirection.OUT
         elif kind is Kind.COPY_DATA:
             assert isinstance(msg, CopyData)
-            if req.copy_data is not None and not req.discard and req.copy_mode == "out":
+            if req.copy_data is not None and not req.discard and req.copy_mode is CopyDirection.OUT:
                 req.copy_data.append(msg.data)
                 req.copy_bytes += len(msg.data)
         # ParseComplete, BindComplete, CloseComplete, CopyDone, FunctionCallResponse:

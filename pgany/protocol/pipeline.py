@@ -127,7 +127,7 @@ class Request:
         #: True when nobody waits for the outcome: rows are not decoded.
         self.discard = False
         #: ``"in"`` or ``"out"`` for a request made by copy_in()/copy_out(), else ``None``.
-        self.copy_mode: str | None = None
+        self.copy_mode: CopyDirection | None = None
         #: True once the server answered CopyInResponse / CopyOutResponse.
         self.copy_ready = False
         #: COPY TO STDOUT chunks received and not yet taken.

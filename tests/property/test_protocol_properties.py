@@ -31,6 +31,7 @@ from pgany.protocol import frontend as fe
 from pgany.protocol import messages as m
 from pgany.protocol.buffer import ReceiveBuffer
 from pgany.protocol.messages import decode_backend, encode_backend
+from pgany.protocol.pipeline import CopyDirection
 
 T = TypeVar("T")
 
@@ -329,7 +330,7 @@ def busy_connection() -> tuple[Connection, list[Request]]:
         conn.send_request(fe.SYNC, Request(row_factory=values_factory)),
         conn.send_request(fe.SYNC, Request()),
     ]
-    requests[2].copy_mode = "out"  # a copy_out() request keeps its COPY data
+    requests[2].copy_mode = CopyDirection.OUT  # a copy_out() request keeps its COPY data
     return conn, requests
 
 

@@ -610,7 +610,7 @@ def test_rows_kept_as_views_survive_later_reads() -> None:
 def test_copy_out_data_is_kept_for_copy_out_requests() -> None:
     conn = connected()
     req, _ = query(conn, "COPY t TO STDOUT")
-    req.copy_mode = "out"
+    req.copy_mode = CopyDirection.OUT
     conn.receive_data(server(m.CopyOutResponse(0, (0, 0))))
     assert events(conn) == [CopyStarted(req)]
     assert conn.phase is Phase.COPY_OUT
@@ -647,7 +647,7 @@ def test_copy_out_data_is_dropped_for_other_requests() -> None:
 def test_copy_in_for_a_copy_in_request_starts_copy() -> None:
     conn = connected()
     req, _ = query(conn, "COPY t FROM STDIN")
-    req.copy_mode = "in"
+    req.copy_mode = CopyDirection.IN
     conn.receive_data(server(m.CopyInResponse(0, (0,))))
     assert events(conn) == [CopyStarted(req)]
     assert conn.phase is Phase.COPY_IN
@@ -713,7 +713,7 @@ def test_copy_in_refused_for_a_simple_request_is_marked_and_sends_no_sync() -> N
 def test_copy_in_for_an_abandoned_copy_in_request_is_not_marked_refused() -> None:
     conn = connected()
     req, _ = query(conn, "COPY t FROM STDIN")
-    req.copy_mode = "in"
+    req.copy_mode = CopyDirection.IN
     req.discard = True
     conn.receive_data(server(m.CopyInResponse(0, (0,))))
     assert events(conn) == []
@@ -745,7 +745,7 @@ def test_copy_out_for_a_request_that_did_not_ask_is_drained_and_marked() -> None
 def test_copy_out_for_a_copy_out_request_is_not_marked() -> None:
     conn = connected()
     req, _ = query(conn, "COPY t TO STDOUT")
-    req.copy_mode = "out"
+    req.copy_mode = CopyDirection.OUT
     conn.receive_data(server(m.CopyOutResponse(0, (0,))))
     assert events(conn) == [CopyStarted(req)]
     assert req.refused_copy is None
