@@ -1360,8 +1360,7 @@ async def _open_client(config: Config) -> Client:
             raw_socket = session.stream.extra(anyio.abc.SocketAttribute.raw_socket)
         except anyio.TypedAttributeLookupError:
             raw_socket = None
-        # asyncio hands out a TransportSocket wrapper; its socket is what can send.
-        raw_socket = getattr(raw_socket, "_sock", raw_socket)
+        # (pgany's own streams give the socket itself; anything else is not written directly)
         if not isinstance(raw_socket, socket.socket):
             raw_socket = None  # only a plain socket can be written synchronously
     driver = Driver(
