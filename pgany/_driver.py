@@ -161,11 +161,16 @@ class Driver:
 
     # -- called by the client ----------------------------------------------------
 
-    def send(self, data: bytes | bytearray, request: Request, direct: bool = False) -> Request:
+    def send(
+        self, data: bytes | bytearray, request: Request, direct: bool = False, now: bool = False
+    ) -> Request:
         """Queue one request's bytes; raises ConnectionClosed if the connection is gone.
 
-        *direct*: the caller will :meth:`wait` for it next, so the reader task
-        need not be woken (the caller may read the result itself).
+        *direct*: the caller will :meth:`wait` for it (next, or later: until
+        then the reader task is not woken for it, and the caller may read the
+        result itself). *now*: write it from this task even with others in
+        flight, when nothing else is being written (a caller that sends one
+        request at a time, such as a row stream: there is nothing to gather).
         """
         if self.closed_error is not None:
             raise ConnectionClosed(str(self.closed_error)) from self.closed_error.__cause__
@@ -176,7 +181,7 @@ class Driver:
             self._need_reader()
         # (else wait() makes the waiter, if it has to wait for the reader task at all)
         if (
-            proto.in_flight == 1
+            (now or proto.in_flight == 1)
             and self._sock is not None
             and not self._writing
             and not self._pending
@@ -251,9 +256,11 @@ class Driver:
         trip less per query; what makes sequential queries fast). Otherwise it
         waits for the reader task, as every other wait does.
         """
+        if request.done:
+            await anyio.lowlevel.checkpoint()  # (the reader task is not needed)
+            return
         if (
-            request.done
-            or self._reading
+            self._reading
             or self._unpark is None
             or self.proto.head is not request
             or self.closed_error is not None
@@ -280,11 +287,7 @@ class Driver:
             self._reading = False
             self._direct_reads += 1
             unpark = self._unpark
-            if unpark is not None and (
-                self.proto.in_flight
-                or self.closed_error is not None
-                or self._notify_event is not None
-            ):
+            if unpark is not None and (self.closed_error is not None or self._reader_needed()):
                 unpark.set()  # others wait for data: the reader takes over
         if not request.done:
             await self._wait_for_reader(request)
@@ -296,6 +299,21 @@ class Driver:
                 request.waiter.set()
         self._need_reader()
         await request.waiter.wait()
+
+    def _reader_needed(self) -> bool:
+        """Whether someone waits for the reader task to read.
+
+        Not for requests in flight whose callers will read their results
+        themselves (sent *direct*, not waited for yet: a row stream's batches
+        requested ahead): the reader task stays parked, and the caller reads
+        them when it wants them (see :meth:`wait`).
+        """
+        if self._notify_event is not None or self._drained is not None:
+            return True
+        for req in self.proto.requests():
+            if req.waiter is not None or req.discard or req.copy_waiter is not None:
+                return True
+        return False
 
     def _need_reader(self) -> None:
         """Someone waits for data: wake the reader task if it is parked and nobody reads."""
@@ -584,12 +602,7 @@ class Driver:
                 self._consumed = anyio.Event()
                 await self._consumed.wait()
                 continue
-            if self._reading or (
-                may_park
-                and not proto.in_flight
-                and self._notify_event is None
-                and not self._closing
-            ):
+            if self._reading or (may_park and not self._closing and not self._reader_needed()):
                 # Leave the socket to callers that read their own results (wait()).
                 # Parked, the reader wakes when someone needs it, or every IDLE_PARK
                 # seconds to watch the socket itself once a whole spell went unused.

@@ -437,6 +437,7 @@ class RowStream:
         "_checkpoint_if_cancelled",
         "_client",
         "_closed",
+        "_execute",
         "_holder",
         "_portal",
         "_rows",
@@ -448,6 +449,7 @@ class RowStream:
         self._holder = holder
         self._portal = portal
         self._batch = batch_size
+        self._execute = fe.encode_execute(portal.name, batch_size) + fe.SYNC
         self._rows: Iterator[Row] = iter(())  # what is left of the decoded batch
         self._closed = False
         self._ahead: deque[Request] = deque()
@@ -459,14 +461,21 @@ class RowStream:
         return self
 
     async def _fetch(self) -> Request:
-        """Send the next Execute (it runs while the consumer works)."""
+        """Send the next Execute (it runs while the consumer works).
+
+        Sent from this task (nothing to gather with: the stream holds the
+        connection) and without waking the reader task: the consumer reads
+        the batch itself when it gets to it (see Driver.wait).
+        """
         portal = self._portal
         req = Request(row_factory=portal._row_factory)
         if req.row_factory is None:
             req.discard = True
-        await self._client._submit(
-            fe.encode_execute(portal.name, self._batch) + fe.SYNC, req, self._holder
-        )
+        client = self._client
+        if client._may_send_now(req, self._holder):
+            client._driver.send(self._execute, req, True, True)
+        else:
+            await client._submit(self._execute, req, self._holder, direct=True)
         return req
 
     async def __anext__(self) -> Row:
@@ -489,9 +498,11 @@ class RowStream:
                 await self._finish()
                 self.rows_affected = portal.rows_affected
                 raise StopAsyncIteration
+            # A cancel point (reading the batch below may only be a schedule point).
+            await self._checkpoint_if_cancelled()
             req = ahead.popleft() if ahead else await self._fetch()
             try:
-                await req.waiter.wait()
+                await client._driver.wait(req)
             except BaseException:
                 client._driver.abandon(req)
                 raise
@@ -515,9 +526,10 @@ class RowStream:
         if not ahead:
             await anyio.lowlevel.checkpoint()
             return
+        driver = self._client._driver
         while ahead:
             try:
-                await ahead[0].waiter.wait()
+                await driver.wait(ahead[0])
             except BaseException:
                 self._abandon()
                 raise
