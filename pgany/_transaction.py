@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from pgany._queries import Queries
-from pgany._waiter import cancel_check_for_backend
+from pgany._waiter import cancel_check_for_backend, read_own_checkpoint
 from pgany.errors import ConnectionClosed, Error, InterfaceError, lookup
 from pgany.protocol import Request
 from pgany.protocol import frontend as fe
@@ -438,6 +438,7 @@ class RowStream:
         "_client",
         "_closed",
         "_execute",
+        "_fetch_point",
         "_holder",
         "_portal",
         "_rows",
@@ -454,6 +455,7 @@ class RowStream:
         self._closed = False
         self._ahead: deque[Request] = deque()
         self._cancel_called, self._checkpoint_if_cancelled = cancel_check_for_backend()
+        self._fetch_point = read_own_checkpoint()
         #: The command's row count, set once every row has been read.
         self.rows_affected: int | None = None
 
@@ -498,8 +500,8 @@ class RowStream:
                 await self._finish()
                 self.rows_affected = portal.rows_affected
                 raise StopAsyncIteration
-            # A cancel point (reading the batch below may only be a schedule point).
-            await self._checkpoint_if_cancelled()
+            # A checkpoint: reading the batch below may not be one by itself.
+            await self._fetch_point()
             req = ahead.popleft() if ahead else await self._fetch()
             try:
                 await client._driver.wait(req)

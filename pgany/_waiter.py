@@ -18,7 +18,13 @@ from typing import Any, Protocol
 
 import anyio.lowlevel
 
-__all__ = ["Waiter", "cancel_check_for_backend", "request_cancel_check", "waiter_factory"]
+__all__ = [
+    "Waiter",
+    "cancel_check_for_backend",
+    "read_own_checkpoint",
+    "request_cancel_check",
+    "waiter_factory",
+]
 
 
 class Waiter(Protocol):
@@ -145,6 +151,23 @@ def cancel_check_for_backend() -> tuple[Callable[[], bool], Callable[[], Awaitab
 
         return _trio_cancel_called(), trio.lowlevel.checkpoint_if_cancelled
     return _asyncio_cancel_called(loop), anyio.lowlevel.checkpoint_if_cancelled
+
+
+def read_own_checkpoint() -> Callable[[], Awaitable[None]]:
+    """What a caller that reads its own result awaits first, to make that a checkpoint.
+
+    Reading the socket is a schedule point on trio (its receive yields before
+    it reads), not on asyncio when the data is already buffered (a row
+    stream's batch requested ahead): there it is anyio's full checkpoint, on
+    trio only the cancel point.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        import trio.lowlevel
+
+        return trio.lowlevel.checkpoint_if_cancelled
+    return anyio.lowlevel.checkpoint
 
 
 def request_cancel_check() -> tuple[Callable[[], bool] | None, Callable[[], Awaitable[None]]]:
