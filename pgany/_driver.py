@@ -38,11 +38,14 @@ logger = logging.getLogger("pgany")
 
 #: Bytes asked of the socket per read.
 READ_SIZE = 256 * 1024
-#: Reads at least this big (a few hundred rows) are decoded with the cyclic
-#: GC paused (see _feed). A row stream's batches count too: decoded with the
-#: GC running, a batch of 1000 rows meets two or three young collections
-#: that find every row alive, and about twice as many full collections.
-GC_PAUSE_READ = 4 * 1024
+#: Reads at least this big are decoded with the cyclic GC paused (see _feed).
+GC_PAUSE_READ = 64 * 1024
+#: The same for a row stream's reads of its own batches (see wait()): decoded
+#: with the GC running, a batch of 1000 rows meets two or three young
+#: collections that find every row alive, and there are twice as many full
+#: collections. (Not for every read: a big result read in such pieces is
+#: then slower, its full collections falling differently.)
+GC_PAUSE_STREAM_READ = 4 * 1024
 #: COPY TO STDOUT data buffered for a slow consumer before the socket stops being read.
 COPY_OUT_HIGH_WATER = 1024 * 1024
 #: Bytes queued for the socket above which a COPY FROM STDIN writer waits.
@@ -250,8 +253,11 @@ class Driver:
         self.proto.send_copy(data)
         self._wake()
 
-    async def wait(self, request: Request) -> None:
+    async def wait(self, request: Request, gc_pause_read: int = GC_PAUSE_READ) -> None:
         """Wait until *request* is done.
+
+        *gc_pause_read*: reads this big or bigger that the caller makes itself
+        are decoded with the cyclic GC paused (see :meth:`_feed`).
 
         When its caller is the only one waiting and the reader task is parked,
         the caller reads the socket itself: the result reaches it straight from
@@ -284,7 +290,7 @@ class Driver:
                     if not self._closing:
                         self._broken(exc)
                     break
-                if not self._feed(data):
+                if not self._feed(data, gc_pause_read):
                     break
         finally:
             self._reading = False
@@ -639,12 +645,12 @@ class Driver:
                 self._broken(exc)
             return None
 
-    def _feed(self, data: bytes) -> bool:
+    def _feed(self, data: bytes, gc_pause_read: int = GC_PAUSE_READ) -> bool:
         """Hand received bytes to the core and act on its events; False once it is over."""
         proto = self.proto
         proto.receive_data(data)
-        if len(data) >= GC_PAUSE_READ and gc.isenabled():
-            # A big read holds hundreds of rows or more: the cyclic GC would scan
+        if len(data) >= gc_pause_read and gc.isenabled():
+            # A big read holds many rows: the cyclic GC would scan
             # them again and again as they are made (rows are tuples of
             # plain values, never cycles). Let it run once afterwards.
             gc.disable()

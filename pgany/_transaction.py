@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from pgany._driver import GC_PAUSE_STREAM_READ
 from pgany._queries import Queries
 from pgany._waiter import cancel_check_for_backend, read_own_checkpoint
 from pgany.errors import ConnectionClosed, Error, InterfaceError, lookup
@@ -504,7 +505,7 @@ class RowStream:
             await self._fetch_point()
             req = ahead.popleft() if ahead else await self._fetch()
             try:
-                await client._driver.wait(req)
+                await client._driver.wait(req, GC_PAUSE_STREAM_READ)
             except BaseException:
                 client._driver.abandon(req)
                 raise

@@ -12,7 +12,6 @@ checkpoint and can be cancelled), for less.
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -228,16 +227,16 @@ def _asyncio_cancel_called(loop: asyncio.AbstractEventLoop) -> Callable[[], bool
     # (Python 3.11's current_task() is a Python function around it).
     # Trusted only if it names the task running now (newer Pythons keep it elsewhere).
     running: Any = getattr(asyncio.tasks, "_current_tasks", None)
-    get_task: Callable[[], object] = functools.partial(asyncio.current_task, loop)
-    if isinstance(running, dict) and running.get(loop) is get_task() is not None:
-        get_task = functools.partial(running.get, loop)
+    get_task: Callable[[Any], object] = asyncio.current_task  # (called with the loop)
+    if isinstance(running, dict) and running.get(loop) is asyncio.current_task(loop) is not None:
+        get_task = running.get
     # The task that checks is nearly always the same: keep its anyio state.
     last_task: object = None
     last_state: Any = None
 
     def cancel_called() -> bool:
         nonlocal last_task, last_state
-        task = get_task()
+        task = get_task(loop)
         if task is last_task:
             state = last_state
         else:
