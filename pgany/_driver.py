@@ -46,8 +46,14 @@ logger = logging.getLogger("pgany")
 
 #: Bytes asked of the socket per read.
 READ_SIZE = 256 * 1024
-#: Reads at least this big are decoded with the cyclic GC paused (see _reader).
+#: Reads at least this big are decoded with the cyclic GC paused (see _feed).
 GC_PAUSE_READ = 64 * 1024
+#: The same for a row stream's reads of its own batches (see wait()): decoded
+#: with the GC running, a batch of 1000 rows meets two or three young
+#: collections that find every row alive, and there are twice as many full
+#: collections. (Not for every read: a big result read in such pieces is
+#: then slower, its full collections falling differently.)
+GC_PAUSE_STREAM_READ = 4 * 1024
 #: COPY TO STDOUT data buffered for a slow consumer before the socket stops being read.
 COPY_OUT_HIGH_WATER = 1024 * 1024
 #: Bytes queued for the socket above which a COPY FROM STDIN writer waits.
@@ -169,11 +175,16 @@ class Driver:
 
     # -- called by the client ----------------------------------------------------
 
-    def send(self, data: bytes | bytearray, request: Request, direct: bool = False) -> Request:
+    def send(
+        self, data: bytes | bytearray, request: Request, direct: bool = False, now: bool = False
+    ) -> Request:
         """Queue one request's bytes; raises ConnectionClosed if the connection is gone.
 
-        *direct*: the caller will :meth:`wait` for it next, so the reader task
-        need not be woken (the caller may read the result itself).
+        *direct*: the caller will :meth:`wait` for it (next, or later: until
+        then the reader task is not woken for it, and the caller may read the
+        result itself). *now*: write it from this task even with others in
+        flight, when nothing else is being written (a caller that sends one
+        request at a time, such as a row stream: there is nothing to gather).
         """
         if self.closed_error is not None:
             raise ConnectionClosed(str(self.closed_error)) from self.closed_error.__cause__
@@ -184,7 +195,7 @@ class Driver:
             self._need_reader()
         # (else wait() makes the waiter, if it has to wait for the reader task at all)
         if (
-            proto.in_flight == 1
+            (now or proto.in_flight == 1)
             and self._sock is not None
             and not self._writing
             and not self._pending
@@ -250,8 +261,11 @@ class Driver:
         self.proto.send_copy(data)
         self._wake()
 
-    async def wait(self, request: Request) -> None:
+    async def wait(self, request: Request, gc_pause_read: int = GC_PAUSE_READ) -> None:
         """Wait until *request* is done.
+
+        *gc_pause_read*: reads this big or bigger that the caller makes itself
+        are decoded with the cyclic GC paused (see :meth:`_feed`).
 
         When its caller is the only one waiting and the reader task is parked,
         the caller reads the socket itself: the result reaches it straight from
@@ -259,9 +273,11 @@ class Driver:
         trip less per query; what makes sequential queries fast). Otherwise it
         waits for the reader task, as every other wait does.
         """
+        if request.done:
+            await anyio.lowlevel.checkpoint()  # (the reader task is not needed)
+            return
         if (
-            request.done
-            or self._reading
+            self._reading
             or self._unpark is None
             or self.proto.head is not request
             or self.closed_error is not None
@@ -285,17 +301,13 @@ class Driver:
                     if not self._closing:
                         self._broken(exc)
                     break
-                if not self._feed(data):
+                if not self._feed(data, gc_pause_read):
                     break
         finally:
             self._reading = False
             self._direct_reads += 1
             unpark = self._unpark
-            if unpark is not None and (
-                self.proto.in_flight
-                or self.closed_error is not None
-                or self._notify_event is not None
-            ):
+            if unpark is not None and (self.closed_error is not None or self._reader_needed()):
                 unpark.set()  # others wait for data: the reader takes over
         if not request.done:
             await self._wait_for_reader(request)
@@ -307,6 +319,21 @@ class Driver:
                 request.waiter.set()
         self._need_reader()
         await request.waiter.wait()
+
+    def _reader_needed(self) -> bool:
+        """Whether someone waits for the reader task to read.
+
+        Not for requests in flight whose callers will read their results
+        themselves (sent *direct*, not waited for yet: a row stream's batches
+        requested ahead): the reader task stays parked, and the caller reads
+        them when it wants them (see :meth:`wait`).
+        """
+        if self._notify_event is not None or self._drained is not None:
+            return True
+        for req in self.proto.requests():
+            if req.waiter is not None or req.discard or req.copy_waiter is not None:
+                return True
+        return False
 
     def _need_reader(self) -> None:
         """Someone waits for data: wake the reader task if it is parked and nobody reads."""
@@ -595,12 +622,7 @@ class Driver:
                 self._consumed = anyio.Event()
                 await self._consumed.wait()
                 continue
-            if self._reading or (
-                may_park
-                and not proto.in_flight
-                and self._notify_event is None
-                and not self._closing
-            ):
+            if self._reading or (may_park and not self._closing and not self._reader_needed()):
                 # Leave the socket to callers that read their own results (wait()).
                 # Parked, the reader wakes when someone needs it, or every IDLE_PARK
                 # seconds to watch the socket itself once a whole spell went unused.
@@ -634,12 +656,12 @@ class Driver:
                 self._broken(exc)
             return None
 
-    def _feed(self, data: bytes) -> bool:
+    def _feed(self, data: bytes, gc_pause_read: int = GC_PAUSE_READ) -> bool:
         """Hand received bytes to the core and act on its events; False once it is over."""
         proto = self.proto
         proto.receive_data(data)
-        if len(data) >= GC_PAUSE_READ and gc.isenabled():
-            # A big read holds thousands of rows: the cyclic GC would scan
+        if len(data) >= gc_pause_read and gc.isenabled():
+            # A big read holds many rows: the cyclic GC would scan
             # them again and again as they are made (rows are tuples of
             # plain values, never cycles). Let it run once afterwards.
             gc.disable()

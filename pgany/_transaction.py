@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from pgany._driver import GC_PAUSE_STREAM_READ
 from pgany._queries import Queries
 from pgany._sql import quote_ident
-from pgany._waiter import cancel_check_for_backend
+from pgany._waiter import cancel_check_for_backend, read_own_checkpoint
 from pgany.errors import ConnectionClosed, Error, InFailedSqlTransaction, InterfaceError
 from pgany.protocol import Request
 from pgany.protocol import frontend as fe
@@ -431,6 +432,8 @@ class RowStream:
         "_checkpoint_if_cancelled",
         "_client",
         "_closed",
+        "_execute",
+        "_fetch_point",
         "_holder",
         "_portal",
         "_rows",
@@ -442,10 +445,12 @@ class RowStream:
         self._holder = holder
         self._portal = portal
         self._batch = batch_size
+        self._execute = fe.encode_execute(portal.name, batch_size) + fe.SYNC
         self._rows: Iterator[Row] = iter(())  # what is left of the decoded batch
         self._closed = False
         self._ahead: deque[Request] = deque()
         self._cancel_called, self._checkpoint_if_cancelled = cancel_check_for_backend()
+        self._fetch_point = read_own_checkpoint()
         #: The command's row count, set once every row has been read.
         self.rows_affected: int | None = None
 
@@ -453,14 +458,21 @@ class RowStream:
         return self
 
     async def _fetch(self) -> Request:
-        """Send the next Execute (it runs while the consumer works)."""
+        """Send the next Execute (it runs while the consumer works).
+
+        Sent from this task (nothing to gather with: the stream holds the
+        connection) and without waking the reader task: the consumer reads
+        the batch itself when it gets to it (see Driver.wait).
+        """
         portal = self._portal
         req = Request(row_factory=portal._row_factory)
         if req.row_factory is None:
             req.discard = True
-        await self._client._submit(
-            fe.encode_execute(portal.name, self._batch) + fe.SYNC, req, self._holder
-        )
+        client = self._client
+        if client._may_send_now(req, self._holder):
+            client._driver.send(self._execute, req, True, True)
+        else:
+            await client._submit(self._execute, req, self._holder, direct=True)
         return req
 
     async def __anext__(self) -> Row:
@@ -483,9 +495,11 @@ class RowStream:
                 await self._finish()
                 self.rows_affected = portal.rows_affected
                 raise StopAsyncIteration
+            # A checkpoint: reading the batch below may not be one by itself.
+            await self._fetch_point()
             req = ahead.popleft() if ahead else await self._fetch()
             try:
-                await req.waiter.wait()
+                await client._driver.wait(req, GC_PAUSE_STREAM_READ)
             except BaseException:
                 client._driver.abandon(req)
                 raise
@@ -509,9 +523,10 @@ class RowStream:
         if not ahead:
             await anyio.lowlevel.checkpoint()
             return
+        driver = self._client._driver
         while ahead:
             try:
-                await ahead[0].waiter.wait()
+                await driver.wait(ahead[0])
             except BaseException:
                 self._abandon()
                 raise

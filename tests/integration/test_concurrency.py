@@ -42,10 +42,10 @@ async def test_many_tasks_answers_are_read_many_at_a_time(
     reads = 0
     feed = _driver.Driver._feed
 
-    def counting_feed(self: _driver.Driver, data: bytes) -> bool:
+    def counting_feed(self: _driver.Driver, data: bytes, *args: int) -> bool:
         nonlocal reads
         reads += 1
-        return feed(self, data)
+        return feed(self, data, *args)
 
     stmt = await client.prepare("SELECT $1::int")
     monkeypatch.setattr(_driver.Driver, "_feed", counting_feed)

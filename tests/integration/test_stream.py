@@ -157,6 +157,31 @@ async def test_cancel_inside_a_transaction_keeps_it_usable(client: pgany.Client)
     assert client.transaction_status == "idle"
 
 
+async def test_other_task_is_answered_while_batches_wait_unread(client: pgany.Client) -> None:
+    """The consumer reads its batches itself; another task's query behind them is not held up.
+
+    Its answer comes after the stream's batches requested ahead: while the
+    consumer is busy, the reader task reads them for it.
+    """
+    async with client.transaction() as tx:
+        async with tx.query_stream(SERIES, 20, batch_size=2) as s:
+            seen = [(await s.__anext__())[0]]
+            answer = None
+
+            async def other() -> None:
+                nonlocal answer
+                answer = await tx.query_value("SELECT 42")
+
+            with anyio.fail_after(5):
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(other)
+            assert answer == 42
+            seen += [row[0] async for row in s]
+        assert seen == list(range(1, 21))
+        assert await tx.query_value("SELECT 43") == 43
+    assert client.transaction_status == "idle"
+
+
 async def test_shielded_scope_is_not_cancelled(client: pgany.Client) -> None:
     with anyio.CancelScope() as outer:
         outer.cancel()
