@@ -700,7 +700,7 @@ class Driver:
                     self._ended(event.error)
                     return False
                 else:
-                    self._deliver(event)
+                    self.deliver(event)
         except ProtocolError as exc:
             logger.error("closing the connection: %s", exc)
             self._broken(exc)
@@ -798,7 +798,12 @@ class Driver:
                 self._flushed = anyio.Event()
             await self._flushed.wait()
 
-    def _deliver(self, event: Any) -> None:
+    def add_parameter_listener(self, listener: Callable[[str, str], object]) -> None:
+        """Call *listener(name, value)* for every ParameterStatus the server sends."""
+        self._parameter_listeners.append(listener)
+
+    def deliver(self, event: Any) -> None:
+        """Hand an asynchronous message (notification, notice, parameter) to its consumer."""
         if type(event) is NotificationResponse:
             if len(self.notifications) == self.notifications.maxlen:
                 self.notifications_dropped += 1

@@ -15,8 +15,8 @@ import struct
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from pgany.types import Format, _builtin_registry
-from pgany.types._registry import Codec
+from pgany.types import Format
+from pgany.types._registry import Codec, builtin_registry
 
 __all__ = ["make_values_encoder"]
 
@@ -31,7 +31,7 @@ _TEXT = frozenset({25, 1043, 1042, 19, 705})
 
 
 def _builtin(oid: int, codec: Codec) -> bool:
-    own = _builtin_registry.get(oid, Format.BINARY)
+    own = builtin_registry().get(oid, Format.BINARY)
     return (
         own is not None
         and codec.format is Format.BINARY

@@ -168,7 +168,7 @@ class Queries:
         registered one too); the COPY is binary unless one of them is a text
         codec.
         """
-        from pgany.copy import BinaryCopyInWriter, _write_text_rows
+        from pgany.copy import BinaryCopyInWriter, write_text_rows
 
         client, holder = self._cx()
         result = await client._execute(_TABLE_COLUMNS, (table,), holder)
@@ -195,7 +195,7 @@ class Queries:
             if binary:
                 await BinaryCopyInWriter(sink, oids).write_rows(records)
             else:
-                await _write_text_rows(sink, codecs, records)
+                await write_text_rows(sink, codecs, records)
         return sink.rows_copied or 0
 
 

@@ -23,8 +23,8 @@ from typing import Any
 
 from pgany._rows import Column, Row, row_class
 from pgany.errors import DecodeError, ProtocolError
-from pgany.types import Format, _builtin_registry
-from pgany.types._registry import Codec
+from pgany.types import Format
+from pgany.types._registry import Codec, builtin_registry
 
 __all__ = ["make_row_factory"]
 
@@ -49,7 +49,7 @@ _TEXT = frozenset({25, 1043, 1042, 19, 705})
 
 def _builtin(oid: int, codec: Codec) -> bool:
     """Whether *codec* is pgany's own binary codec for *oid* (not a user's override)."""
-    own = _builtin_registry.get(oid, Format.BINARY)
+    own = builtin_registry().get(oid, Format.BINARY)
     return (
         own is not None
         and codec.format is Format.BINARY

@@ -48,7 +48,7 @@ from pgany.protocol.pipeline import RowFactory
 from pgany.types import TypeRegistry, json_codecs
 from pgany.types._array import register_array_of, register_array_types
 from pgany.types._interval import register_for_server as register_interval_for_server
-from pgany.types._registry import FALLBACK_TEXT, Codec, Format, parse_format
+from pgany.types._registry import FALLBACK_TEXT, Codec, Format, builtin_registry, parse_format
 
 __all__ = [
     "CancelToken",
@@ -214,7 +214,7 @@ class Statement:
         explicit_types: Sequence[int] = (),
     ) -> None:
         # pgany's own catalog queries never meet a user's codec.
-        registry = pgtypes._builtin_registry if sql in CATALOG_QUERIES else client._registry
+        registry = builtin_registry() if sql in CATALOG_QUERIES else client._registry
         self._description = description
         #: The SQL text.
         self.sql = sql
@@ -578,7 +578,7 @@ class Client(Queries):
         # statements prepared since are stale again.
         self._ddl_in_transaction = False
         self._parse_settings = {n: self._proto.parameters.get(n) for n in _PARSE_SETTINGS}
-        driver._parameter_listeners.append(self._on_parameter_status)
+        driver.add_parameter_listener(self._on_parameter_status)
         driver.canceller = lambda: self.cancel_token().cancel_query()
         if config.connect_timeout is not None:
             driver.close_cancel_timeout = min(driver.close_cancel_timeout, config.connect_timeout)
@@ -1371,7 +1371,7 @@ async def _open_client(config: Config) -> Client:
         raw_socket=raw_socket,
     )
     for notice in session.notices:  # before any later notice (the driver is not running yet)
-        driver._deliver(notice)
+        driver.deliver(notice)
     return Client(driver, config, session.host)
 
 

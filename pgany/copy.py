@@ -632,7 +632,7 @@ def _binary_codec(client: Client | None, t: int | str, direction: str) -> Codec:
     return codec
 
 
-async def _write_text_rows(
+async def write_text_rows(
     sink: CopyIn,
     codecs: Sequence[Codec],
     rows: Iterable[Sequence[Any]] | AsyncIterable[Sequence[Any]],

@@ -8,7 +8,15 @@ per type family, register themselves into it when this package is imported.
 from __future__ import annotations
 
 from ._base import registry
-from ._registry import Codec, Decoder, Encoder, Format, TypeRegistry, parse_format
+from ._registry import (
+    Codec,
+    Decoder,
+    Encoder,
+    Format,
+    TypeRegistry,
+    keep_builtins,
+    parse_format,
+)
 
 # Importing the codec modules registers their codecs.
 from . import _bit, _datetime, _misc, _network, _numeric, _strings, _text  # noqa: F401  # isort: skip
@@ -22,10 +30,9 @@ from ._dynamic import composite_codecs, domain_codecs, enum_codecs  # isort: ski
 # Last, once every scalar type (ranges and multiranges too) is in: their arrays.
 register_array_types(registry)
 
-#: pgany's own codecs as registered above, whatever is registered later: the
-#: generated fast paths inline a type's conversion only when its codec is
-#: still pgany's own (a copy-on-write child: nothing is copied until written).
-_builtin_registry = registry.child()
+# pgany's own codecs as registered above, whatever is registered later (see
+# _registry.builtin_registry).
+keep_builtins(registry)
 
 __all__ = [
     "Box",

@@ -181,3 +181,22 @@ class TypeRegistry:
     def __iter__(self) -> Iterator[Codec]:
         yield from self._binary.values()
         yield from self._text.values()
+
+
+_builtins: TypeRegistry | None = None
+
+
+def keep_builtins(registry: TypeRegistry) -> None:
+    """Keep *registry* as it is now as pgany's own codecs (called once, by pgany.types)."""
+    global _builtins
+    _builtins = registry.child()  # (copy-on-write: later registrations do not reach it)
+
+
+def builtin_registry() -> TypeRegistry:
+    """pgany's own codecs, whatever is registered later.
+
+    The generated fast paths inline a type's conversion only when its codec
+    is still pgany's own; pgany's catalog queries never meet a user's codec.
+    """
+    assert _builtins is not None, "pgany.types is not imported yet"
+    return _builtins

@@ -44,13 +44,14 @@ async def observer(pg_dsn: str) -> AsyncIterator[pgany.Client]:
         yield c
 
 
-async def wait_running(observer: pgany.Client, pid: int) -> None:
-    """Wait until backend *pid* runs pg_sleep (so the query is on the server)."""
+async def wait_running(observer: pgany.Client, pid: int, query: str = "%pg_sleep%") -> None:
+    """Wait until backend *pid* runs *query* (a LIKE pattern; so the query is on the server)."""
     with anyio.fail_after(5):
         while not await observer.query_value(
             "SELECT count(*) FROM pg_stat_activity"
-            " WHERE pid = $1 AND state = 'active' AND query LIKE '%pg_sleep%'",
+            " WHERE pid = $1 AND state = 'active' AND query LIKE $2",
             pid,
+            query,
         ):
             await anyio.sleep(0.02)
 
@@ -398,14 +399,7 @@ async def test_pipelined_requests_stop_too(
                 await wait_running(observer, pid)
                 for _ in range(3):  # (sent while the server is busy: read at once)
                     tg.start_soon(client.query, sleep)
-                with anyio.fail_after(5):
-                    while not await observer.query_value(
-                        "SELECT count(*) FROM pg_stat_activity"
-                        " WHERE pid = $1 AND state = 'active' AND query = $2",
-                        pid,
-                        SLEEP,
-                    ):
-                        await anyio.sleep(0.02)
+                await wait_running(observer, pid, SLEEP)
                 scope.cancel()
     left = anyio.current_time()
     await assert_gone(observer, pid, left)
