@@ -8,12 +8,14 @@
 
 from pgany._driver import Notification
 from pgany._rows import Column, Row, SimpleQueryRow
-from pgany._transaction import Portal, RowStream, Savepoint, Transaction
+from pgany._stream import RowStream
+from pgany._transaction import Savepoint, Transaction
 from pgany.client import (
     CancelToken,
     Client,
     CommandComplete,
     NotificationStream,
+    Portal,
     SimpleQueryMessage,
     SimpleRowDescription,
     Statement,

@@ -161,7 +161,9 @@ class Driver:
         # The request abandon() sends a CancelRequest for, and that send's scope.
         self._cancel_target: Request | None = None
         self._cancel_scope: anyio.CancelScope | None = None
-        self._cancel_done: anyio.Event | None = None
+        #: Set when the CancelRequest for an abandoned request is done (``None``
+        #: while there is none): nothing may be sent meanwhile.
+        self.cancel_done: anyio.Event | None = None
         self._consumed: anyio.Event | None = None
         self._request_closed: anyio.Event | None = None
         self._flushed: anyio.Event | None = None
@@ -371,12 +373,12 @@ class Driver:
             or self.closed_error is not None
             or self.canceller is None
             or self._tg is None
-            or self._cancel_done is not None
+            or self.cancel_done is not None
             or self.proto.head is not request
             or self.proto.in_flight != 1
         ):
             return
-        self._cancel_done = anyio.Event()
+        self.cancel_done = anyio.Event()
         self._cancel_target = request
         self._tg.start_soon(self._cancel, request)
 
@@ -403,14 +405,19 @@ class Driver:
             with anyio.CancelScope(shield=True), anyio.move_on_after(CANCEL_TIMEOUT):
                 await request.waiter.wait()
             self._cancel_target = None
-            done, self._cancel_done = self._cancel_done, None
+            done, self.cancel_done = self.cancel_done, None
             if done is not None:
                 done.set()
 
+    def end_copy(self, data: bytes) -> None:
+        """End the COPY FROM STDIN in progress with *data* (CopyDone or CopyFail)."""
+        self.proto.end_copy(data)
+        self._wake()
+
     async def wait_cancel_done(self) -> None:
         """Wait while a CancelRequest for an abandoned request is in progress."""
-        while self._cancel_done is not None:
-            await self._cancel_done.wait()
+        while self.cancel_done is not None:
+            await self.cancel_done.wait()
 
     async def wait_drained(self) -> None:
         """Wait until no request is in flight."""
@@ -875,9 +882,9 @@ class Driver:
         if self._flushed is not None:
             self._flushed.set()
             self._flushed = None
-        if self._cancel_done is not None:
-            self._cancel_done.set()
-            self._cancel_done = None
+        if self.cancel_done is not None:
+            self.cancel_done.set()
+            self.cancel_done = None
         if self._drained is not None:
             self._drained.set()
             self._drained = None

@@ -5,19 +5,67 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from pgany._rows import SimpleQueryRow
 from pgany._sql import quote_ident
+from pgany._stream import StreamContext
 from pgany._typeinfo import catalog_query
+from pgany.copy import BinaryCopyInWriter, CopyInContext, CopyOutContext, write_text_rows
 from pgany.errors import InterfaceError, RowCountError
 from pgany.types import Codec, Format, TypeRegistry
 from pgany.types._registry import FALLBACK_TEXT
 
 if TYPE_CHECKING:
     from pgany._rows import Row
-    from pgany._transaction import StreamContext
-    from pgany.client import Client, SimpleQueryMessage, Statement
-    from pgany.copy import CopyInContext, CopyOutContext
+    from pgany._session import Session, Statement
 
-__all__ = ["Queries"]
+__all__ = ["CommandComplete", "Queries", "SimpleQueryMessage", "SimpleRowDescription"]
+
+
+class CommandComplete:
+    """The end of one statement in :meth:`Client.simple_query`: its tag and row count."""
+
+    __module__ = "pgany"
+    __slots__ = ("rows", "tag")
+
+    def __init__(self, tag: str, rows: int) -> None:
+        #: The command tag (``"INSERT 0 1"``, ``"SELECT 3"``...).
+        self.tag = tag
+        #: The number of rows the command affected or returned.
+        self.rows = rows
+
+    def __repr__(self) -> str:
+        return f"CommandComplete(tag={self.tag!r}, rows={self.rows})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CommandComplete):
+            return NotImplemented
+        return (self.tag, self.rows) == (other.tag, other.rows)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class SimpleRowDescription:
+    """The column names of the rows that follow, in :meth:`Client.simple_query`."""
+
+    __module__ = "pgany"
+    __slots__ = ("columns",)
+
+    def __init__(self, columns: Sequence[str]) -> None:
+        #: The column names.
+        self.columns: tuple[str, ...] = tuple(columns)
+
+    def __repr__(self) -> str:
+        return f"SimpleRowDescription(columns={list(self.columns)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SimpleRowDescription):
+            return NotImplemented
+        return self.columns == other.columns
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+SimpleQueryMessage = SimpleRowDescription | SimpleQueryRow | CommandComplete
 
 
 class Queries:
@@ -25,24 +73,24 @@ class Queries:
 
     __slots__ = ()
 
-    def _cx(self) -> tuple[Client, object | None]:
-        """(the client, the holder the requests run for); raises if unusable."""
+    def _cx(self) -> tuple[Session, object | None]:
+        """(the session, the holder the requests run for); raises if unusable."""
         raise NotImplementedError
 
     async def query(self, sql: str | Statement, *params: Any) -> list[Row]:
         """Run *sql* with *params* bound to ``$1, $2, ...``; return every row."""
-        client, holder = self._cx()
-        return (await client._execute(sql, params, holder)).rows
+        session, holder = self._cx()
+        return (await session.execute(sql, params, holder)).rows
 
     async def query_one(self, sql: str | Statement, *params: Any) -> Row:
         """Run *sql*; return its only row (:class:`~pgany.RowCountError` for 0 or several)."""
-        client, holder = self._cx()
-        return _only_row((await client._execute(sql, params, holder)).rows, "query_one")
+        session, holder = self._cx()
+        return _only_row((await session.execute(sql, params, holder)).rows, "query_one")
 
     async def query_opt(self, sql: str | Statement, *params: Any) -> Row | None:
         """Run *sql*; return its row, or ``None`` (:class:`~pgany.RowCountError` for several)."""
-        client, holder = self._cx()
-        rows = (await client._execute(sql, params, holder)).rows
+        session, holder = self._cx()
+        rows = (await session.execute(sql, params, holder)).rows
         if len(rows) > 1:
             raise RowCountError(
                 f"query_opt expected at most one row, the query returned {len(rows)}"
@@ -52,8 +100,8 @@ class Queries:
     async def query_value(self, sql: str | Statement, *params: Any) -> Any:
         """Run *sql*; return the first column of its only row."""
         # (not through query_one: one coroutine less on the hot path)
-        client, holder = self._cx()
-        rows = (await client._execute(sql, params, holder)).rows
+        session, holder = self._cx()
+        rows = (await session.execute(sql, params, holder)).rows
         if len(rows) != 1:
             raise _row_count_error(rows, "query_value")
         row = rows[0]
@@ -63,8 +111,8 @@ class Queries:
 
     async def execute(self, sql: str | Statement, *params: Any) -> int:
         """Run *sql*; return the number of rows affected (0 when the command reports none)."""
-        client, holder = self._cx()
-        return (await client._execute(sql, params, holder)).rows_affected
+        session, holder = self._cx()
+        return (await session.execute(sql, params, holder)).rows_affected
 
     async def executemany(self, sql: str | Statement, params_seq: Iterable[Sequence[Any]]) -> None:
         """Run *sql* once per parameter set, all in one pipelined batch ending in one Sync.
@@ -73,8 +121,8 @@ class Queries:
         transaction the batch runs as one implicit transaction: if any set
         fails, none of them takes effect.
         """
-        client, holder = self._cx()
-        await client._executemany(sql, params_seq, holder)
+        session, holder = self._cx()
+        await session.executemany(sql, params_seq, holder)
 
     async def prepare(self, sql: str, types: Sequence[int | str] | None = None) -> Statement:
         """Prepare *sql* as a named statement.
@@ -82,8 +130,8 @@ class Queries:
         *types* fixes parameter types, by name (``"int8"``) or OID, like
         tokio-postgres's ``prepare_typed``; the rest are inferred by the server.
         """
-        client, holder = self._cx()
-        return await client._prepare(sql, types, holder)
+        session, holder = self._cx()
+        return await session.prepare(sql, types, holder)
 
     async def simple_query(self, sql: str) -> list[SimpleQueryMessage]:
         """Run *sql* (one or more statements) with the simple protocol; results in text.
@@ -92,10 +140,8 @@ class Queries:
         statements that return rows), one :class:`~pgany.SimpleQueryRow` per
         row, then a :class:`~pgany.CommandComplete`.
         """
-        from pgany.client import CommandComplete, SimpleRowDescription
-
-        client, holder = self._cx()
-        req = await client._simple(sql, holder=holder)
+        session, holder = self._cx()
+        req = await session.simple(sql, holder=holder)
         out: list[SimpleQueryMessage] = []
         for result in req.results:
             if result.description is not None:
@@ -107,8 +153,8 @@ class Queries:
 
     async def batch_execute(self, sql: str) -> None:
         """Run a multi-statement script with the simple protocol, discarding rows."""
-        client, holder = self._cx()
-        await client._simple(sql, discard=True, holder=holder)
+        session, holder = self._cx()
+        await session.simple(sql, discard=True, holder=holder)
 
     def query_stream(
         self, sql: str | Statement, *params: Any, batch_size: int = 1000
@@ -121,12 +167,10 @@ class Queries:
         Outside a transaction the stream runs in one of its own, and holds the
         client until the block ends (other tasks' calls wait).
         """
-        from pgany._transaction import StreamContext
-
-        client, holder = self._cx()
+        session, holder = self._cx()
         if batch_size < 1:
             raise InterfaceError("batch_size must be at least 1")
-        return StreamContext(client, holder, sql, params, batch_size)
+        return StreamContext(session, holder, sql, params, batch_size)
 
     def copy_in(self, sql: str) -> CopyInContext:
         """``async with client.copy_in("COPY t FROM STDIN") as sink:`` — send COPY data.
@@ -136,10 +180,8 @@ class Queries:
         inside the block sends CopyFail: the table is unchanged and the
         connection stays usable.
         """
-        from pgany.copy import CopyInContext
-
-        client, holder = self._cx()
-        return CopyInContext(client, sql, holder)
+        session, holder = self._cx()
+        return CopyInContext(session, sql, holder)
 
     def copy_out(self, sql: str) -> CopyOutContext:
         """``async with client.copy_out("COPY t TO STDOUT") as source:`` — receive COPY data.
@@ -147,10 +189,8 @@ class Queries:
         ``async for chunk in source`` gives ``bytes`` as they arrive, with
         backpressure: a slow consumer holds the connection, not memory.
         """
-        from pgany.copy import CopyOutContext
-
-        client, holder = self._cx()
-        return CopyOutContext(client, sql, holder)
+        session, holder = self._cx()
+        return CopyOutContext(session, sql, holder)
 
     async def copy_records_in(
         self,
@@ -168,10 +208,8 @@ class Queries:
         registered one too); the COPY is binary unless one of them is a text
         codec.
         """
-        from pgany.copy import BinaryCopyInWriter, write_text_rows
-
-        client, holder = self._cx()
-        result = await client._execute(_TABLE_COLUMNS, (table,), holder)
+        session, holder = self._cx()
+        result = await session.execute(_TABLE_COLUMNS, (table,), holder)
         found = {r[1]: r[2] for r in result.rows}
         if not found:
             raise InterfaceError(f"table {table!r} has no columns")
@@ -181,10 +219,10 @@ class Queries:
         if missing:
             raise InterfaceError(f"table {qualified} has no column {missing[0]!r}")
         oids = [found[n] for n in names]
-        await client._types.learn(oids, holder)
+        await session.types.learn(oids, holder)
         # Binary when every column travels in binary; a column whose codec is
         # a text one (registered so, or a type pgany reads as text) makes it text.
-        registry = client._registry
+        registry = session.registry
         codecs = [registry.for_param(oid) for oid in oids]
         binary = all(c.format is Format.BINARY for c in codecs)
         if not binary:

@@ -15,8 +15,8 @@ its codecs, which the client does once when a value fails to convert.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 
@@ -28,7 +28,7 @@ from pgany.types._hstore import hstore_codecs
 from pgany.types._range import multirange_codecs, range_codecs
 
 if TYPE_CHECKING:
-    from pgany.client import Client
+    from pgany.protocol import Result
 
 __all__ = ["CATALOG_QUERIES", "TypeLearner", "catalog_query"]
 
@@ -76,13 +76,27 @@ def _known(registry: TypeRegistry, oid: int) -> bool:
     )
 
 
+class QueryRunner(Protocol):
+    """What type learning needs of a session (:class:`pgany._session.Session`)."""
+
+    @property
+    def registry(self) -> TypeRegistry: ...
+
+    @property
+    def server_version(self) -> int: ...
+
+    async def execute(
+        self, sql: str, params: Sequence[Any], holder: object | None = None
+    ) -> Result: ...
+
+
 class TypeLearner:
     """Per-connection: which OIDs were looked up, and the lookups under way."""
 
-    __slots__ = ("_client", "_learned", "_pending", "_unknowable", "has_learned")
+    __slots__ = ("_learned", "_pending", "_session", "_unknowable", "has_learned")
 
-    def __init__(self, client: Client) -> None:
-        self._client = client
+    def __init__(self, session: QueryRunner) -> None:
+        self._session = session
         self._unknowable: set[int] = set()
         self._pending: dict[int, anyio.Event] = {}
         #: The codecs registered for each learned OID.
@@ -102,7 +116,7 @@ class TypeLearner:
 
         A type whose codec was replaced since (``register_codec``) keeps it.
         """
-        registry = self._client._registry
+        registry = self._session.registry
         oids = {
             oid
             for oid, codecs in self._learned.items()
@@ -114,7 +128,7 @@ class TypeLearner:
         return True
 
     def missing(self, oids: Iterable[int]) -> set[int]:
-        registry = self._client._registry
+        registry = self._session.registry
         return {o for o in oids if o and o not in self._unknowable and not _known(registry, o)}
 
     async def learn(self, oids: Iterable[int], holder: object | None) -> None:
@@ -150,15 +164,15 @@ class TypeLearner:
         holder: object | None,
         rebuild: set[int] | frozenset[int] = frozenset(),
     ) -> None:
-        client = self._client
-        sql = _LOOKUP[client.server_version >= 140000]
+        session = self._session
+        sql = _LOOKUP[session.server_version >= 140000]
         info: dict[int, Any] = {}
         wanted = set(oids)
         for _ in range(8):  # dependencies nest; eight levels is plenty
             ask = sorted(o for o in wanted if o not in info)
             if not ask:
                 break
-            result = await client._execute(sql, (ask,), holder)
+            result = await session.execute(sql, (ask,), holder)
             for row in result.rows:
                 info[int(row[0])] = row
             deps = set()
@@ -170,7 +184,7 @@ class TypeLearner:
                     if dep:
                         deps.add(int(dep))
             wanted = (self.missing(deps) | (deps & rebuild)) - set(info)
-        registry = client._registry
+        registry = session.registry
         done: set[int] = set()
 
         def build(oid: int, depth: int = 0) -> None:

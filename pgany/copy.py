@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 import anyio
 
+from pgany._session import END_TIMEOUT as END_TIMEOUT  # (seconds an aborted COPY may take to end)
 from pgany.errors import ConnectionClosed, DecodeError, EncodeError, Error, InterfaceError
 from pgany.protocol import CopyDirection, Request
 from pgany.protocol import frontend as fe
-from pgany.protocol.state import Phase
 
 if TYPE_CHECKING:
-    from pgany.client import Client
+    from pgany._session import Session
     from pgany.types import Codec
 
 __all__ = [
@@ -39,50 +39,15 @@ __all__ = [
 
 #: Small writes are gathered into CopyData messages of about this size.
 CHUNK_SIZE = 64 * 1024
-#: Seconds the end of an aborted COPY may take before the connection is closed.
-END_TIMEOUT = 10.0
 #: What a COPY context gives on entering (CopyIn or CopyOut).
 _End = TypeVar("_End")
 
-_COPY_DATA_HEADER = struct.Struct("!cI")
 _I16 = struct.Struct("!h")
 _I32 = struct.Struct("!i")
 
 #: The signature, flags and header-extension length that open binary COPY data.
 BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
 BINARY_TRAILER = b"\xff\xff"
-
-
-async def _start_copy(
-    client: Client, sql: str, mode: CopyDirection, holder: object | None
-) -> Request:
-    if not isinstance(sql, str):
-        raise InterfaceError(f"sql must be a str, not {type(sql).__name__}")
-    req = Request(simple=True, exclusive=True)
-    req.copy_mode = mode
-    req.row_factory_for = _no_rows  # a statement that is not COPY may return rows
-    driver = client._driver
-    await client._submit(fe.encode_query(sql), req, holder)
-    try:
-        await driver.wait_copy(req)
-        while not req.done and not req.copy_ready:
-            await driver.wait_copy(req)
-    except BaseException:
-        driver.abandon(req)
-        raise
-    if req.done and not req.copy_ready:
-        client._raise_for(req)
-        direction = "FROM STDIN" if mode is CopyDirection.IN else "TO STDOUT"
-        raise InterfaceError(f"the statement is not a COPY {direction}: {sql[:60]!r}")
-    return req
-
-
-def _no_rows(desc: object) -> Any:
-    return _ignore_row
-
-
-def _ignore_row(buf: memoryview, start: int, end: int) -> None:
-    return None
 
 
 class CopyIn:
@@ -95,10 +60,10 @@ class CopyIn:
     """
 
     __module__ = "pgany.copy"
-    __slots__ = ("_buf", "_client", "_req", "_writers", "rows_copied")
+    __slots__ = ("_buf", "_req", "_session", "_writers", "rows_copied")
 
-    def __init__(self, client: Client, req: Request) -> None:
-        self._client = client
+    def __init__(self, session: Session, req: Request) -> None:
+        self._session = session
         self._req = req
         self._buf = bytearray()
         # The binary writers on this sink, finished when the block ends normally.
@@ -107,11 +72,9 @@ class CopyIn:
         self.rows_copied: int | None = None
 
     def _check(self) -> None:
-        req = self._req
-        proto = self._client._proto
         if self.rows_copied is not None:
             raise InterfaceError("this COPY is finished")
-        if req.done or proto.phase is not Phase.COPY_IN or proto.head is not req:
+        if not self._session.copying_in(self._req):
             # The server ended the COPY (an error in the data) or the connection went.
             raise _Aborted
 
@@ -138,9 +101,7 @@ class CopyIn:
             if len(buf) >= CHUNK_SIZE:
                 self._send(buf)
                 buf.clear()
-        driver = self._client._driver
-        if self._client._proto.pending_output > 0:
-            await driver.wait_flushed()
+        await self._session.wait_copy_flushed()
         await anyio.lowlevel.checkpoint()
 
     async def write_all(self, chunks: Iterable[Any] | AsyncIterable[Any]) -> None:
@@ -153,16 +114,13 @@ class CopyIn:
                 await self.write(chunk)
 
     def _send(self, data: bytes | bytearray | memoryview) -> None:
-        driver = self._client._driver
-        driver.send_raw(_COPY_DATA_HEADER.pack(b"d", len(data) + 4))
-        driver.send_raw(data)
+        self._session.send_copy_data(data)
 
     async def _raise_server_error(self) -> None:
         req = self._req
-        with anyio.CancelScope(shield=True), anyio.move_on_after(END_TIMEOUT):
-            await req.waiter.wait()
+        await self._session.settle(req)
         if req.error is not None:
-            self._client._raise_for(req)
+            self._session.raise_for(req)
         raise ConnectionClosed("the COPY ended before its data was sent")
 
     async def _finish_writers(self) -> None:
@@ -172,36 +130,24 @@ class CopyIn:
 
     async def _finish(self) -> None:
         req = self._req
-        proto = self._client._proto
-        if not req.done and proto.phase is Phase.COPY_IN and proto.head is req:
+        session = self._session
+        if session.copying_in(req):
             if self._buf:
                 self._send(self._buf)
                 self._buf.clear()
-            proto.end_copy(fe.COPY_DONE)
-            self._client._driver._wake()
+            session.end_copy(req, fe.COPY_DONE)
         # CopyDone is sent: the outcome is awaited shielded (bounded), so a
         # COPY that took effect is never reported as cancelled.
-        with anyio.CancelScope(shield=True):
-            with anyio.move_on_after(END_TIMEOUT) as scope:
-                await req.waiter.wait()
-            if scope.cancelled_caught:
-                await self._client.close()
-        self._client._raise_for(req)
+        await session.settle(req)
+        session.raise_for(req)
         result = req.results[-1] if req.results else None
         self.rows_copied = result.rows_affected if result is not None else 0
 
     async def _abort(self, message: str) -> None:
         req = self._req
-        client = self._client
-        proto = client._proto
-        if not req.done and proto.phase is Phase.COPY_IN and proto.head is req:
-            proto.end_copy(fe.encode_copy_fail(message[:1000]))
-            client._driver._wake()
-        with anyio.CancelScope(shield=True):
-            with anyio.move_on_after(END_TIMEOUT) as scope:
-                await req.waiter.wait()
-            if scope.cancelled_caught:
-                await client.close()
+        session = self._session
+        session.end_copy(req, fe.encode_copy_fail(message[:1000]))
+        await session.settle(req)
         req.error = None  # the server's "COPY from stdin failed" is our own doing
 
 
@@ -212,17 +158,17 @@ class _Aborted(Exception):
 class _CopyContext(Generic[_End]):
     """What CopyInContext and CopyOutContext share: start the COPY on entering."""
 
-    __slots__ = ("_client", "_end", "_holder", "_sql")
+    __slots__ = ("_end", "_holder", "_session", "_sql")
     _direction: ClassVar[CopyDirection]
 
-    def __init__(self, client: Client, sql: str, holder: object | None) -> None:
-        self._client = client
+    def __init__(self, session: Session, sql: str, holder: object | None) -> None:
+        self._session = session
         self._sql = sql
         self._holder = holder
         self._end: _End | None = None
 
     async def __aenter__(self) -> _End:
-        req = await _start_copy(self._client, self._sql, self._direction, self._holder)
+        req = await self._session.start_copy(self._sql, self._direction, self._holder)
         end = self._end = self._wrap(req)
         return end
 
@@ -238,7 +184,7 @@ class CopyInContext(_CopyContext["CopyIn"]):
     _direction = CopyDirection.IN
 
     def _wrap(self, req: Request) -> CopyIn:
-        return CopyIn(self._client, req)
+        return CopyIn(self._session, req)
 
     async def __aexit__(
         self,
@@ -280,10 +226,10 @@ class CopyOut:
     """
 
     __module__ = "pgany.copy"
-    __slots__ = ("_client", "_req", "rows_copied")
+    __slots__ = ("_req", "_session", "rows_copied")
 
-    def __init__(self, client: Client, req: Request) -> None:
-        self._client = client
+    def __init__(self, session: Session, req: Request) -> None:
+        self._session = session
         self._req = req
         #: Rows the server copied (set once every chunk has been read).
         self.rows_copied: int | None = None
@@ -293,23 +239,23 @@ class CopyOut:
 
     async def __anext__(self) -> bytes:
         req = self._req
-        driver = self._client._driver
+        session = self._session
         while True:
             data = req.copy_data
             if data:
                 chunk = data[0] if len(data) == 1 else b"".join(data)
                 data.clear()
                 req.copy_bytes = 0
-                driver.copy_consumed()
+                session.copy_consumed()
                 await anyio.lowlevel.checkpoint()
                 return chunk
             if req.done:
-                self._client._raise_for(req)
+                session.raise_for(req)
                 result = req.results[-1] if req.results else None
                 self.rows_copied = result.rows_affected if result is not None else 0
                 raise StopAsyncIteration
             try:
-                await driver.wait_copy(req)
+                await session.wait_copy(req)
             except BaseException:
                 self._stop()
                 raise
@@ -320,8 +266,8 @@ class CopyOut:
         if req.copy_data:
             req.copy_data.clear()
         req.copy_bytes = 0
-        self._client._driver.copy_consumed()
-        self._client._driver.abandon(req)
+        self._session.copy_consumed()
+        self._session.abandon(req)
 
     async def read_all(self) -> bytes:
         """Every remaining chunk, joined."""
@@ -336,7 +282,7 @@ class CopyOutContext(_CopyContext["CopyOut"]):
     _direction = CopyDirection.OUT
 
     def _wrap(self, req: Request) -> CopyOut:
-        return CopyOut(self._client, req)
+        return CopyOut(self._session, req)
 
     async def __aexit__(
         self,
@@ -350,14 +296,10 @@ class CopyOutContext(_CopyContext["CopyOut"]):
         if not req.done:
             # Stopped early: discard the rest (and ask the server to stop), bounded.
             source._stop()
-            with anyio.CancelScope(shield=True):
-                with anyio.move_on_after(END_TIMEOUT) as scope:
-                    await req.waiter.wait()
-                if scope.cancelled_caught:
-                    await self._client.close()
+            await self._session.settle(req)
             req.error = None
         elif exc_type is None and req.error is not None:
-            self._client._raise_for(req)
+            self._session.raise_for(req)
         if exc_type is None:
             await anyio.lowlevel.checkpoint()  # (stopped either way; then a cancellation shows)
         return False
@@ -400,7 +342,7 @@ class BinaryCopyInWriter:
         from pgany._paramcodec import make_values_encoder
 
         self._sink = sink
-        codecs = [_binary_codec(sink._client, t, "encode") for t in types]
+        codecs = [_binary_codec(sink._session, t, "encode") for t in types]
         self._encoders = [c.encode for c in codecs]
         self._names = [c.name for c in codecs]
         self._ncols = len(codecs)
@@ -508,8 +450,8 @@ class BinaryCopyOutReader:
 
     def __init__(self, source: CopyOut | AsyncIterable[bytes], types: Sequence[int | str]) -> None:
         self._source = source
-        client = source._client if isinstance(source, CopyOut) else None
-        codecs = [_binary_codec(client, t, "decode") for t in types]
+        session = source._session if isinstance(source, CopyOut) else None
+        codecs = [_binary_codec(session, t, "decode") for t in types]
         self._decoders = [c.decode for c in codecs]
         self._names = [c.name for c in codecs]
         self._buf = bytearray()
@@ -608,15 +550,15 @@ def _check_row(row: object) -> None:
         )
 
 
-def _binary_codec(client: Client | None, t: int | str, direction: str) -> Codec:
+def _binary_codec(session: Session | None, t: int | str, direction: str) -> Codec:
     from pgany.types import Format
     from pgany.types import registry as global_registry
 
-    registry = client._registry if client is not None else global_registry
+    registry = session.registry if session is not None else global_registry
     oid = (
         t
         if isinstance(t, int)
-        else (client._resolve_type(t) if client is not None else registry.oid_of(t))
+        else (session.resolve_type(t) if session is not None else registry.oid_of(t))
     )
     if oid is None:
         raise InterfaceError(f"unknown type {t!r}")

@@ -34,11 +34,11 @@ async def test_sequential_callers_read_their_own_results() -> None:
         with anyio.fail_after(LIMIT):
             async with pgany.connect(server.dsn) as client:
                 stmt = await client.prepare(SQL)
-                before = client._driver._direct_reads
+                before = client._session._driver._direct_reads
                 for i in range(50):
                     assert await client.query_value(stmt, i) == i
                 # (Nearly) every one read by its caller, not handed over by the reader task.
-                assert client._driver._direct_reads - before >= 45
+                assert client._session._driver._direct_reads - before >= 45
 
 
 async def test_idle_client_notices_the_server_going_away_without_calls() -> None:

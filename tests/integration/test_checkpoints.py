@@ -63,7 +63,14 @@ def _hints(func: Any) -> dict[str, Any]:
     ns = dict(vars(pgany))
     if module is not None:
         ns.update(vars(module))
-    for name in ("pgany.copy", "pgany._transaction", "pgany.client", "pgany._queries"):
+    for name in (
+        "pgany.copy",
+        "pgany._transaction",
+        "pgany._stream",
+        "pgany._session",
+        "pgany.client",
+        "pgany._queries",
+    ):
         ns.update(vars(sys.modules[name]))
     try:
         return typing.get_type_hints(func, globalns=ns)

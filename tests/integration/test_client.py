@@ -201,7 +201,7 @@ async def test_encode_error_sends_nothing(client: pgany.Client) -> None:
     with pytest.raises(pgany.EncodeError) as info:
         await client.execute("INSERT INTO enc VALUES ($1)", 2**31)
     assert "$1" in str(info.value)
-    assert client._proto.in_flight == 0
+    assert client._session._proto.in_flight == 0
     with pytest.raises(pgany.EncodeError):
         await client.execute("INSERT INTO enc VALUES ($1)", "not a number")
     assert await client.query_value("SELECT count(*) FROM enc") == 0

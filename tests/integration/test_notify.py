@@ -40,7 +40,7 @@ async def test_channel_is_quoted(client: pgany.Client) -> None:
     await client.query("SELECT pg_notify($1, $2)", 'Odd "Chan"', "q")
     await client.unlisten("*")
     assert await client.query_value("SELECT 1") == 1
-    assert not client._driver.notifications
+    assert not client._session._driver.notifications
 
 
 async def test_notifications_arrive_while_idle(client: pgany.Client, pg_dsn: str) -> None:
@@ -50,7 +50,7 @@ async def test_notifications_arrive_while_idle(client: pgany.Client, pg_dsn: str
             await other.execute("SELECT pg_notify('idle_chan', $1)", str(i))
     # The listener ran no query since: the connection task received them.
     with anyio.fail_after(10):
-        while len(client._driver.notifications) < 3:
+        while len(client._session._driver.notifications) < 3:
             await anyio.sleep(0.01)
     got = []
     async for note in client.notifications():

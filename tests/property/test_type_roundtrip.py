@@ -101,7 +101,7 @@ def force_text(client: pgany.Client) -> None:
     Like ``text_only`` in tests/types/test_types_server.py: a binary codec
     that can do nothing makes the registry fall back to the type's text codec.
     """
-    registry = client._registry
+    registry = client._session.registry
     for codec in list(registry):
         if codec.format is Format.BINARY:
             registry.register(Codec(codec.oid, codec.name, Format.BINARY, None, None))

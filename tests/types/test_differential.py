@@ -399,7 +399,7 @@ def psycopg_values(pg_dsn: str) -> dict[str, Any]:
 def force_text(client: pgany.Client) -> None:
     """Switch off every binary codec of *client*, so that results are read as text
     (as tests/types/test_types_server.py does for one type)."""
-    registry = client._registry
+    registry = client._session.registry
     for codec in list(registry):
         if codec.format is Format.BINARY:
             registry.register(Codec(codec.oid, codec.name, Format.BINARY, None, None))

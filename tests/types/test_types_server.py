@@ -254,7 +254,7 @@ async def text_only(client: pgany.Client, type_oid: int) -> None:
     """Switch pgany's binary codec off for *type_oid* on this connection: text it is."""
     # There is no public per-connection API for this yet: a binary codec that
     # can do nothing makes the registry fall back to the text codec.
-    registry = client._registry
+    registry = client._session.registry
     found = registry.get(type_oid, Format.BINARY)
     if found is not None:
         registry.register(Codec(type_oid, found.name, Format.BINARY, None, None))
@@ -345,7 +345,7 @@ async def test_user_defined_types(pg_dsn: str) -> None:
             CREATE TYPE pg_temp.floatrange AS RANGE (subtype = float8);
             """
         )
-        registry = client._registry
+        registry = client._session.registry
 
         async def oids(name: str) -> tuple[int, int]:
             row = await client.query_one(
