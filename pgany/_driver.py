@@ -314,6 +314,14 @@ class Driver:
         if not request.done:
             await self._wait_for_reader(request)
 
+    async def wait_resolved(self, request: Request) -> None:
+        """Wait until *request* is done, its answer read by the reader task
+        (for waits that must not read the socket themselves: ending a COPY,
+        a batch being aborted)."""
+        if request.done:
+            return
+        await self._wait_for_reader(request)
+
     async def _wait_for_reader(self, request: Request) -> None:
         if request.waiter is None:
             request.waiter = self._waiter()

@@ -21,15 +21,17 @@ from __future__ import annotations
 
 import itertools
 import re
+import socket
 import struct
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import anyio
+import anyio.abc
 
 from pgany import types as pgtypes
-from pgany._connect import open_stream
+from pgany._connect import open_session, open_stream
 from pgany._driver import GC_PAUSE_STREAM_READ, Driver, Notification
 from pgany._paramcodec import make_values_encoder
 from pgany._rowcodec import make_row_factory
@@ -66,6 +68,7 @@ __all__ = [
     "Session",
     "Statement",
     "StreamHolder",
+    "connect_session",
     "parse_server_version",
 ]
 
@@ -1113,11 +1116,11 @@ class Session:
             driver.end(fe.SYNC if error is None else _ABORT_BATCH + fe.SYNC)
         if error is not None:
             with anyio.CancelScope(shield=True), anyio.move_on_after(_ABORT_TIMEOUT):
-                await req.waiter.wait()
+                await self._driver.wait_resolved(req)
             req.error = None  # the failing Execute was ours
             raise error
         try:
-            await req.waiter.wait()
+            await self._driver.wait_resolved(req)
         except BaseException:
             driver.abandon(req)
             raise
@@ -1235,7 +1238,7 @@ class Session:
         a stream's last Executes); close the connection if it does not come."""
         with anyio.CancelScope(shield=True):
             with anyio.move_on_after(END_TIMEOUT) as scope:
-                await req.waiter.wait()
+                await self._driver.wait_resolved(req)
             if scope.cancelled_caught:
                 await self.close()
 
@@ -1507,3 +1510,27 @@ def _no_rows(desc: object) -> Any:
 
 def _ignore_row(buf: memoryview, start: int, end: int) -> None:
     return None
+
+
+async def connect_session(config: Config) -> Session:
+    """Connect and make the session (whose driver is not running yet)."""
+    opened = await open_session(config)
+    raw_socket = None
+    if not opened.tls:
+        try:
+            raw_socket = opened.stream.extra(anyio.abc.SocketAttribute.raw_socket)
+        except anyio.TypedAttributeLookupError:
+            raw_socket = None
+        # (pgany's own streams give the socket itself; anything else is not written directly)
+        if not isinstance(raw_socket, socket.socket):
+            raw_socket = None  # only a plain socket can be written synchronously
+    driver = Driver(
+        opened.proto,
+        opened.stream,
+        on_notice=config.on_notice,
+        notification_buffer=config.notification_buffer,
+        raw_socket=raw_socket,
+    )
+    for notice in opened.notices:  # before any later notice (the driver is not running yet)
+        driver.deliver(notice)
+    return Session(driver, config, opened.host)

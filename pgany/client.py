@@ -8,7 +8,6 @@ request takes to the driver.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any
@@ -16,8 +15,6 @@ from typing import Any
 import anyio
 import anyio.abc
 
-from pgany._connect import open_session
-from pgany._driver import Driver
 from pgany._queries import CommandComplete, Queries, SimpleQueryMessage, SimpleRowDescription
 from pgany._session import (
     CancelToken,
@@ -25,6 +22,7 @@ from pgany._session import (
     Portal,
     Session,
     Statement,
+    connect_session,
     parse_server_version,
 )
 from pgany._sql import quote_ident
@@ -213,33 +211,9 @@ async def run_connection(
         config = dsn_or_config.replace(**params) if params else dsn_or_config
     else:
         config = Config.from_dsn(dsn_or_config, **params)
-    session = await _open_session(config)
+    session = await connect_session(config)
     task_status.started(Client(session))
     await session.run_driver()
-
-
-async def _open_session(config: Config) -> Session:
-    """Connect and make the session (whose driver is not running yet)."""
-    opened = await open_session(config)
-    raw_socket = None
-    if not opened.tls:
-        try:
-            raw_socket = opened.stream.extra(anyio.abc.SocketAttribute.raw_socket)
-        except anyio.TypedAttributeLookupError:
-            raw_socket = None
-        # (pgany's own streams give the socket itself; anything else is not written directly)
-        if not isinstance(raw_socket, socket.socket):
-            raw_socket = None  # only a plain socket can be written synchronously
-    driver = Driver(
-        opened.proto,
-        opened.stream,
-        on_notice=config.on_notice,
-        notification_buffer=config.notification_buffer,
-        raw_socket=raw_socket,
-    )
-    for notice in opened.notices:  # before any later notice (the driver is not running yet)
-        driver.deliver(notice)
-    return Session(driver, config, opened.host)
 
 
 run_connection.__module__ = "pgany"
@@ -278,7 +252,7 @@ class connect:
             # Connect in this task, then start the connection task (cheaper than
             # tg.start(run_connection), which connects in the new task and hands
             # the client back; the same task group either way).
-            session = await _open_session(self._config)
+            session = await connect_session(self._config)
         except BaseException:
             # Nothing runs in tg yet.
             try:

@@ -183,3 +183,44 @@ def test_the_backend_modules_are_where_they_are_said_to_be() -> None:
     # (so the allowance above cannot outlive a module's removal or renaming)
     for name in BACKEND_MODULES:
         assert _backend_imports(PACKAGE_DIR / name), name
+
+
+# -- the API modules: one road, through the session ------------------------------------------
+
+#: The modules users' calls land in. They run requests only through
+#: ``pgany._session.Session``: no driver, no protocol connection, no waiter.
+API_MODULES = (
+    "client.py",
+    "_queries.py",
+    "_transaction.py",
+    "_stream.py",
+    "copy.py",
+    "_typeinfo.py",
+)
+#: What only the session (and the connecting code) may use.
+BEHIND_THE_SESSION = ("pgany._driver", "pgany.protocol.connection", "pgany._waiter.Waiter")
+#: Attributes that are the driver's, the protocol core's or a waiter's.
+DRIVER_ATTRIBUTES = frozenset({"_driver", "_proto", "waiter", "send", "send_raw", "proto"})
+
+
+def _attribute_reads(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    return {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
+
+
+@pytest.mark.parametrize("name", API_MODULES)
+def test_api_modules_run_requests_only_through_the_session(name: str) -> None:
+    path = PACKAGE_DIR / name
+    imports = imported_names(path)
+    reached = {
+        n for n in imports if any(n == b or n.startswith(b + ".") for b in BEHIND_THE_SESSION)
+    }
+    assert reached == set(), f"{name} imports {sorted(reached)}: go through the session"
+    touched = _attribute_reads(path) & DRIVER_ATTRIBUTES
+    assert touched == set(), f"{name} touches {sorted(touched)}: go through the session"
+
+
+def test_the_seam_check_sees_a_reach_into_the_driver(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text("def f(c):\n    c._session._driver.send(b'', None)\n    c.req.waiter.set()\n")
+    assert {"_driver", "send", "waiter"} <= _attribute_reads(sample) & DRIVER_ATTRIBUTES
