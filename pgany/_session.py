@@ -782,6 +782,11 @@ class Session:
         self._holder = holder
         self._holder_task = _current_task_id()
 
+    def holds(self, holder: object | None) -> bool:
+        """True when *holder* (a transaction or stream) holds the session now:
+        other tasks' requests wait until it lets go, so it must never wait for them."""
+        return holder is not None and self._holder is holder
+
     def release(self, holder: object) -> None:
         if self._holder is holder:
             self._holder = None
@@ -880,6 +885,11 @@ class Session:
                 # No checkpoint here: every caller goes on to await the server.
                 cache.move_to_end(sql)
                 return entry.statement
+            if self.holds(holder):
+                # Another task is preparing it, and waits at the gate this
+                # caller's transaction or stream keeps shut: waiting for it
+                # would never end. Prepare it unnamed, for this use only.
+                return await self._new_statement(sql, (), "", holder)
             await entry.ready.wait()
             if entry.error and cache.get(sql) is entry:
                 del cache[sql]

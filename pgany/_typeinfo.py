@@ -89,6 +89,8 @@ class QueryRunner(Protocol):
         self, sql: str, params: Sequence[Any], holder: object | None = None
     ) -> Result: ...
 
+    def holds(self, holder: object | None) -> bool: ...
+
 
 class TypeLearner:
     """Per-connection: which OIDs were looked up, and the lookups under way."""
@@ -136,13 +138,16 @@ class TypeLearner:
         todo = self.missing(oids)
         if not todo:
             return
-        # Another task may be looking some of them up already: wait for it.
-        for oid in list(todo):
-            event = self._pending.get(oid)
-            if event is not None:
-                await event.wait()
-                todo.discard(oid)
-        todo = self.missing(todo)
+        # Another task may be looking some of them up already: wait for it,
+        # unless the caller holds the session (a transaction or stream): that
+        # task's lookup then waits for the caller, so the caller looks them up too.
+        if not self._session.holds(holder):
+            for oid in list(todo):
+                event = self._pending.get(oid)
+                if event is not None:
+                    await event.wait()
+                    todo.discard(oid)
+            todo = self.missing(todo)
         if not todo:
             return
         event = anyio.Event()
