@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
+from pgany._keywords import DSN_KEYS
 from pgany.errors import InterfaceError
 
 __all__ = ["service_values", "system_service_file", "user_service_file"]
@@ -83,8 +84,6 @@ def service_values(
 
 def _parse_file(path: str, name: str) -> dict[str, str] | None:
     """The keywords of group ``[name]`` in the file at *path*, or ``None`` if it has none."""
-    from pgany.config import DSN_KEYS
-
     try:
         with open(path, encoding="utf-8") as f:
             lines = f.read().split("\n")

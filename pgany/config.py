@@ -22,67 +22,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pgany._keywords import ALIASES, DSN_KEYS, KEYWORDS, PGANY_TEXT_KEYS
+from pgany._service import service_values
 from pgany.errors import InterfaceError
 from pgany.protocol.auth import parse_require_auth
 
 __all__ = ["Config", "HostSpec"]
 
-#: Every libpq keyword pgany knows, and its environment variable (``None``: it has none).
-KEYWORDS: dict[str, str | None] = {
-    "host": "PGHOST",
-    "hostaddr": "PGHOSTADDR",
-    "port": "PGPORT",
-    "dbname": "PGDATABASE",
-    "user": "PGUSER",
-    "password": "PGPASSWORD",
-    "passfile": "PGPASSFILE",
-    "require_auth": "PGREQUIREAUTH",
-    "channel_binding": "PGCHANNELBINDING",
-    "connect_timeout": "PGCONNECT_TIMEOUT",
-    "client_encoding": "PGCLIENTENCODING",
-    "options": "PGOPTIONS",
-    "application_name": "PGAPPNAME",
-    "fallback_application_name": None,
-    "keepalives": None,
-    "keepalives_idle": None,
-    "keepalives_interval": None,
-    "keepalives_count": None,
-    "tcp_user_timeout": None,
-    "replication": None,
-    "gssencmode": "PGGSSENCMODE",
-    "sslmode": "PGSSLMODE",
-    "sslnegotiation": "PGSSLNEGOTIATION",
-    "sslcompression": "PGSSLCOMPRESSION",
-    "sslcert": "PGSSLCERT",
-    "sslkey": "PGSSLKEY",
-    "sslkeylogfile": None,
-    "sslpassword": None,
-    "sslcertmode": "PGSSLCERTMODE",
-    "sslrootcert": "PGSSLROOTCERT",
-    "sslcrl": "PGSSLCRL",
-    "sslcrldir": "PGSSLCRLDIR",
-    "sslsni": "PGSSLSNI",
-    "requirepeer": "PGREQUIREPEER",
-    "ssl_min_protocol_version": "PGSSLMINPROTOCOLVERSION",
-    "ssl_max_protocol_version": "PGSSLMAXPROTOCOLVERSION",
-    "min_protocol_version": "PGMINPROTOCOLVERSION",
-    "max_protocol_version": "PGMAXPROTOCOLVERSION",
-    "krbsrvname": "PGKRBSRVNAME",
-    "gsslib": "PGGSSLIB",
-    "gssdelegation": "PGGSSDELEGATION",
-    "service": "PGSERVICE",
-    "servicefile": "PGSERVICEFILE",
-    "target_session_attrs": "PGTARGETSESSIONATTRS",
-    "load_balance_hosts": "PGLOADBALANCEHOSTS",
-}
-
 #: The environment variable of each keyword that has one (the docs list this).
 _ENV: dict[str, str] = {key: var for key, var in KEYWORDS.items() if var}
 _ENV_KEYS = {var: key for key, var in _ENV.items()}
 _ENV_VARS = frozenset(_ENV_KEYS)
-
-#: Other spellings accepted for a keyword (tokio-postgres calls keepalives_count so).
-_ALIASES = {"keepalives_retries": "keepalives_count"}
 
 # libpq keywords that are checked and then dropped: pgany has no use for them.
 _DROPPED = frozenset(
@@ -98,13 +48,8 @@ _DROPPED = frozenset(
     }
 )
 
-#: pgany's own keywords that may appear in a connection string.
-_PGANY_TEXT_KEYS = frozenset({"statement_cache_size", "notification_buffer"})
 #: pgany's own keywords, all of them (the rest only as keyword arguments).
-_PGANY_KEYS = _PGANY_TEXT_KEYS | {"on_notice", "json_loads", "json_dumps", "server_settings"}
-
-#: Keys a connection string (or a service file) may hold.
-DSN_KEYS = frozenset(KEYWORDS) | _PGANY_TEXT_KEYS | frozenset(_ALIASES)
+_PGANY_KEYS = PGANY_TEXT_KEYS | {"on_notice", "json_loads", "json_dumps", "server_settings"}
 
 _SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 _VERIFYING = ("verify-ca", "verify-full")
@@ -272,17 +217,15 @@ class Config:
             values.update(parse_dsn(dsn))
         for key, value in params.items():
             if value is not None:
-                values[_ALIASES.get(key, key)] = value
+                values[ALIASES.get(key, key)] = value
         service = values.get("service") or env.get("PGSERVICE")
         if service:
-            from pgany._service import service_values
-
             servicefile = values.get("servicefile") or env.get("PGSERVICEFILE")
             found = service_values(
                 str(service), servicefile=servicefile and str(servicefile), environ=env
             )
             for key, value in found.items():
-                values.setdefault(_ALIASES.get(key, key), value)
+                values.setdefault(ALIASES.get(key, key), value)
         # (one pass over the environment: a lookup per variable costs more)
         for var in _ENV_VARS.intersection(env):
             key = _ENV_KEYS[var]
@@ -295,7 +238,7 @@ class Config:
 
     def replace(self, **changes: Any) -> Config:
         """A copy with some settings changed (libpq keywords; ``None`` leaves a setting as is)."""
-        values = {_ALIASES.get(k, k): v for k, v in changes.items() if v is not None}
+        values = {ALIASES.get(k, k): v for k, v in changes.items() if v is not None}
         return dataclasses.replace(self, **_keyword_arguments(values))
 
     def _validate(self) -> None:
@@ -692,7 +635,7 @@ def _parse_uri_query(query: str, uri: str) -> dict[str, str]:
             key, value = "sslmode", "require"
         if key not in DSN_KEYS:
             raise InterfaceError(f'invalid URI query parameter: "{key}"')
-        values[_ALIASES.get(key, key)] = value
+        values[ALIASES.get(key, key)] = value
     return values
 
 
@@ -746,5 +689,5 @@ def _parse_keyvalue(dsn: str) -> dict[str, str]:
                 i += 1
         if key not in DSN_KEYS:
             raise InterfaceError(f'invalid connection option "{key}"')
-        values[_ALIASES.get(key, key)] = "".join(chars)
+        values[ALIASES.get(key, key)] = "".join(chars)
     return values

@@ -187,9 +187,10 @@ class EnvironmentDirective(SphinxDirective):
     has_content = False
 
     def run(self) -> list[nodes.Node]:
-        from pgany import config
+        from pgany import _keywords, config
 
         self.env.note_dependency(config.__file__)
+        self.env.note_dependency(_keywords.__file__)  # (where config.KEYWORDS lives)
         rows: list[list[nodes.Node]] = [
             [_literal(var), _literal(key)] for key, var in config._ENV.items()
         ]
@@ -269,9 +270,10 @@ class KeywordsDirective(SphinxDirective):
         return para
 
     def run(self) -> list[nodes.Node]:
-        from pgany import config
+        from pgany import _keywords, config
 
         self.env.note_dependency(config.__file__)
+        self.env.note_dependency(_keywords.__file__)  # (where config.KEYWORDS lives)
         known = documented_keywords()
         entries = self._entries()
         seen: set[str] = set()

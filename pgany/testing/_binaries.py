@@ -47,7 +47,8 @@ class ClusterError(RuntimeError):
 # Discovery
 
 
-def _is_bindir(path: Path) -> bool:
+def is_bindir(path: Path) -> bool:
+    """Whether *path* holds the server programs a cluster needs (:data:`REQUIRED_PROGRAMS`)."""
     return all(
         (path / name).is_file() and os.access(path / name, os.X_OK) for name in REQUIRED_PROGRAMS
     )
@@ -105,7 +106,7 @@ def find_bindirs() -> list[Path]:
     forced = os.environ.get("PGANY_PG_BINDIR")
     if forced:
         path = Path(forced).expanduser()
-        if not _is_bindir(path):
+        if not is_bindir(path):
             raise ClusterError(
                 f"PGANY_PG_BINDIR={forced!r} does not hold {', '.join(REQUIRED_PROGRAMS)}"
             )
@@ -114,7 +115,7 @@ def find_bindirs() -> list[Path]:
     found: list[Path] = []
     seen: set[Path] = set()
     for candidate in candidates:
-        if candidate is None or not _is_bindir(candidate):
+        if candidate is None or not is_bindir(candidate):
             continue
         real = candidate.resolve()
         if real not in seen:

@@ -25,9 +25,9 @@ from ._binaries import (
     NO_SERVER_HELP,
     ClusterError,
     RunAs,
-    _is_bindir,
     bindir_version,
     find_bindirs,
+    is_bindir,
     run,
     server_account,
     traversable_by_all,
@@ -313,7 +313,7 @@ class Cluster:
                 raise ClusterError(NO_SERVER_HELP)
             bindir = found[0]
         bindir = Path(bindir)
-        if not _is_bindir(bindir):
+        if not is_bindir(bindir):
             raise ClusterError(f"{bindir} does not hold initdb, postgres and pg_ctl")
         #: The bindir the cluster was created with.
         self.source_bindir = bindir
