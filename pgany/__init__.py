@@ -7,6 +7,7 @@
 """
 
 from pgany._driver import Notification
+from pgany._pool import Pool, PoolStatistics, create_pool, run_pool
 from pgany._rows import Column, Row, SimpleQueryRow
 from pgany._stream import RowStream
 from pgany._transaction import Savepoint, Transaction
@@ -31,6 +32,9 @@ from pgany.errors import (
     EncodeError,
     Error,
     InterfaceError,
+    PoolClosed,
+    PoolTimeout,
+    PoolTooBusy,
     ProtocolError,
     RowCountError,
 )
@@ -59,6 +63,11 @@ __all__ = [
     "InterfaceError",
     "Interval",
     "Notification",
+    "Pool",
+    "PoolClosed",
+    "PoolStatistics",
+    "PoolTimeout",
+    "PoolTooBusy",
     "ProtocolError",
     "Row",
     "RowCountError",
@@ -67,5 +76,7 @@ __all__ = [
     "SimpleRowDescription",
     "Statement",
     "connect",
+    "create_pool",
     "run_connection",
+    "run_pool",
 ]

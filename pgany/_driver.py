@@ -174,6 +174,8 @@ class Driver:
         # setting it wakes the reader (which also wakes by itself now and then).
         self._unpark: anyio.Event | None = None
         self._direct_reads = 0
+        #: Requests sent so far (a pool tells from it whether a checkout used the session).
+        self.requests_sent = 0
 
     # -- called by the client ----------------------------------------------------
 
@@ -192,6 +194,7 @@ class Driver:
             raise ConnectionClosed(str(self.closed_error)) from self.closed_error.__cause__
         proto = self.proto
         proto.send_request(data, request)
+        self.requests_sent += 1
         if not direct:
             request.waiter = self._waiter()
             self._need_reader()
@@ -234,6 +237,7 @@ class Driver:
             raise ConnectionClosed(str(self.closed_error)) from self.closed_error.__cause__
         request.waiter = self._waiter()
         self.proto.begin_request(data, request)
+        self.requests_sent += 1
         self._need_reader()
         self._wake()
         return request

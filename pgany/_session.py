@@ -1384,6 +1384,43 @@ class Session:
         """COPY data was taken out of a request: the reader may read on."""
         self._driver.copy_consumed()
 
+    # -- for a pool ----------------------------------------------------------------------
+
+    @property
+    def requests_sent(self) -> int:
+        """How many requests this session has sent (its use, as a pool sees it)."""
+        return self._driver.requests_sent
+
+    @property
+    def busy(self) -> bool:
+        """True while a request is in flight or being cancelled (or a transaction
+        or stream holds the session)."""
+        return bool(
+            self._proto.in_flight
+            or self._driver.cancel_done is not None
+            or self._proto.open_request is not None
+            or self._holder is not None
+        )
+
+    async def wait_quiet(self) -> None:
+        """Wait until nothing is in flight and no CancelRequest is under way."""
+        driver = self._driver
+        while self._proto.in_flight or driver.cancel_done is not None:
+            if self.is_closed:
+                return
+            await driver.wait_cancel_done()
+            await driver.wait_drained()
+
+    def send_unawaited(self, sql: str) -> Request | None:
+        """Send *sql* (simple protocol, rows discarded) now, without waiting for it:
+        the requests sent next queue behind it. ``None`` if it can't go at once."""
+        req = Request(simple=True)
+        req.discard = True
+        if self.is_closed or not self._may_send_now(req, None):
+            return None
+        self._driver.send(fe.encode_query(sql), req)
+        return req
+
     # -- notifications and closing -------------------------------------------------------
 
     def notifications(self) -> NotificationStream:

@@ -4,7 +4,10 @@ The tree::
 
     pgany.Error
     ├── pgany.InterfaceError          misuse of the API
-    │   └── pgany.RowCountError
+    │   ├── pgany.RowCountError
+    │   └── pgany.PoolClosed          the pool is closed
+    ├── pgany.PoolTimeout             no pooled connection in time (also a TimeoutError)
+    ├── pgany.PoolTooBusy             too many tasks already wait for the pool
     ├── pgany.EncodeError / pgany.DecodeError   value <-> wire conversion
     ├── pgany.ConnectError            could not connect (all hosts tried)
     ├── pgany.ConnectionClosed        the connection is gone
@@ -30,6 +33,9 @@ __all__ = [
     "EncodeError",
     "Error",
     "InterfaceError",
+    "PoolClosed",
+    "PoolTimeout",
+    "PoolTooBusy",
     "ProtocolError",
     "RowCountError",
     "lookup",
@@ -86,6 +92,28 @@ class ConnectionClosed(Error):
 
 class ProtocolError(Error):
     """The server sent something that breaks the protocol; the connection is unusable."""
+
+    __module__ = "pgany"
+
+
+class PoolClosed(InterfaceError):
+    """The pool is closed (or closing): it hands out no more connections."""
+
+    __module__ = "pgany"
+
+
+class PoolTimeout(Error, TimeoutError):
+    """No pooled connection became free within the checkout's ``timeout``.
+
+    When the pool could not connect meanwhile, ``__cause__`` holds the last
+    connection error.
+    """
+
+    __module__ = "pgany"
+
+
+class PoolTooBusy(Error):
+    """``max_waiting`` tasks already wait for a pooled connection: this one is refused at once."""
 
     __module__ = "pgany"
 
