@@ -155,6 +155,16 @@ class SocketStreamBase(anyio.abc.SocketStream):
     def _raw_socket(self) -> socket.socket:
         return self._sock
 
+    def has_pending_input(self) -> bool:
+        """True when bytes (or the end of the stream) wait to be received (a cheap peek)."""
+        try:
+            self._sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)  # (b"": the end)
+        except (BlockingIOError, InterruptedError):
+            return False
+        except OSError:
+            return True
+        return True
+
     @property
     def extra_attributes(self) -> Mapping[Any, Callable[[], Any]]:
         # anyio's makes a new mapping, and asks the kernel for the peer's
@@ -179,6 +189,12 @@ class AsyncioSocketStream(SocketStreamBase):
         self._protocol = protocol
         self._loop = loop
         self._closed = False
+
+    def has_pending_input(self) -> bool:
+        protocol = self._protocol
+        if protocol.chunks or protocol.eof or protocol.lost or self._closed:
+            return True
+        return super().has_pending_input()  # (not read by the transport yet)
 
     async def receive(self, max_bytes: int = 65536) -> bytes:
         protocol = self._protocol

@@ -426,6 +426,35 @@ class Driver:
         self.proto.end_copy(data)
         self._wake()
 
+    async def check_alive(self) -> bool:
+        """Whether the connection is alive, without a round trip.
+
+        An idle connection has nothing to read; when something waits anyway
+        (the FATAL error a server sends before it closes, or the end of the
+        stream), it is read now, so that a connection whose server went away
+        is known closed. TLS streams can't be peeked at: only what was read
+        already counts there.
+        """
+        if self.closed_error is not None:
+            return False
+        pending = getattr(self.stream, "has_pending_input", None)
+        if pending is None or self.proto.in_flight or not pending():
+            return True
+        if self._reading or self._unpark is None:
+            # The reader task is at it: give it a moment.
+            with anyio.move_on_after(0.1):
+                while self.closed_error is None and pending():  # noqa: ASYNC110 (no event tells)
+                    await anyio.sleep(0.002)
+        else:
+            self._reading = True
+            try:
+                data = await self._receive()
+            finally:
+                self._reading = False
+            if data is not None:
+                self._feed(data)
+        return self.closed_error is None
+
     async def wait_cancel_done(self) -> None:
         """Wait while a CancelRequest for an abandoned request is in progress."""
         while self.cancel_done is not None:

@@ -553,7 +553,9 @@ class Pool:
             return not session.is_closed and await self._settled(conn)
         check = self._check
         if check is None:
-            return True
+            # The cheap check: a server that went away has sent its FATAL
+            # error and closed the socket; reading what waits tells.
+            return await session.check_alive()
         try:
             with anyio.fail_after(self._timeout):
                 if check == "ping":
@@ -687,7 +689,7 @@ class Pool:
                         self._failing_since = now
                     logger.warning("pool could not connect: %s", exc)
                     self._check_outage(now)
-                    if not self._wanted():
+                    if not self._wanted(attempt=1):
                         return
                     delay = min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (self._failures - 1))
                     await anyio.sleep(delay * (0.5 + random.random() / 2))
@@ -704,11 +706,12 @@ class Pool:
             if not added:
                 self._connecting -= 1
 
-    def _wanted(self) -> bool:
-        """Whether another connection is still needed (waiters, or below min_size)."""
+    def _wanted(self, attempt: int = 0) -> bool:
+        """Whether another connection is needed (waiters, or below min_size);
+        *attempt* is 1 when asked by a connection attempt counted already."""
         if self._closing:
             return False
-        return bool(self._waiters) or len(self._conns) + self._connecting <= self._min_size
+        return bool(self._waiters) or len(self._conns) + self._connecting - attempt < self._min_size
 
     def _check_outage(self, now: float) -> None:
         since = self._failing_since

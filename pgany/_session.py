@@ -1402,6 +1402,10 @@ class Session:
             or self._holder is not None
         )
 
+    async def check_alive(self) -> bool:
+        """Whether the connection is alive, without a round trip (see Driver.check_alive)."""
+        return await self._driver.check_alive()
+
     async def wait_quiet(self) -> None:
         """Wait until nothing is in flight and no CancelRequest is under way."""
         driver = self._driver
