@@ -7,7 +7,7 @@
 """
 
 from pgany._driver import Notification
-from pgany._pool import Pool, PoolStatistics, create_pool, run_pool
+from pgany._pool import Pool, PoolListener, PoolStatistics, create_pool, run_pool
 from pgany._rows import Column, Row, SimpleQueryRow
 from pgany._stream import RowStream
 from pgany._transaction import Savepoint, Transaction
@@ -65,6 +65,7 @@ __all__ = [
     "Notification",
     "Pool",
     "PoolClosed",
+    "PoolListener",
     "PoolStatistics",
     "PoolTimeout",
     "PoolTooBusy",

@@ -38,14 +38,15 @@ from typing import Any
 import anyio
 import anyio.abc
 
+from pgany._driver import Notification
 from pgany._rows import Row
-from pgany._session import Session, Statement, connect_session
+from pgany._session import NotificationStream, Session, Statement, connect_session
 from pgany._transaction import Transaction
 from pgany.client import Client
 from pgany.config import Config
-from pgany.errors import InterfaceError, PoolClosed, PoolTimeout, PoolTooBusy
+from pgany.errors import ConnectionClosed, InterfaceError, PoolClosed, PoolTimeout, PoolTooBusy
 
-__all__ = ["Pool", "PoolStatistics", "create_pool", "run_pool"]
+__all__ = ["Pool", "PoolListener", "PoolStatistics", "create_pool", "run_pool"]
 
 logger = logging.getLogger("pgany.pool")
 
@@ -843,6 +844,21 @@ class Pool:
                 await self._wake_maintenance.wait()
             self._wake_maintenance = anyio.Event()
 
+    # -- notifications ---------------------------------------------------------------------------
+
+    def listen(self, *channels: str) -> PoolListener:
+        """``async with pool.listen("jobs") as notifications: async for n in notifications:``
+
+        Notifications of *channels* from a connection of their own (not
+        counted in the pool's size). When it is lost (the server restarted,
+        the backend was terminated), the listener connects again, with
+        backoff, and listens again; what was sent meanwhile is lost, and
+        :attr:`PoolListener.reconnects` counts those gaps.
+        """
+        if not channels:
+            raise InterfaceError("listen() needs at least one channel")
+        return PoolListener(self, channels)
+
     # -- waiting, resizing, closing --------------------------------------------------------------
 
     async def wait(self, timeout: float | None = None) -> None:  # noqa: ASYNC109 (DESIGN §7)
@@ -930,6 +946,90 @@ class Pool:
                 self._waiters.clear()
                 self._conns.clear()
                 self._closed.set()
+
+
+class PoolListener:
+    """The notifications of :meth:`Pool.listen`: ``async for n in listener``."""
+
+    __module__ = "pgany"
+    __slots__ = ("_channels", "_conn", "_pool", "_stream", "reconnects")
+
+    def __init__(self, pool: Pool, channels: Sequence[str]) -> None:
+        self._pool = pool
+        self._channels = tuple(channels)
+        self._conn: _Conn | None = None
+        self._stream: NotificationStream | None = None
+        #: How many times the listener lost its connection and listened again
+        #: (notifications sent in between are lost).
+        self.reconnects = 0
+
+    def __repr__(self) -> str:
+        return f"<pgany.PoolListener channels={list(self._channels)} reconnects={self.reconnects}>"
+
+    async def __aenter__(self) -> PoolListener:
+        if self._conn is not None:
+            raise InterfaceError("this listen() context is already in use")
+        await anyio.lowlevel.checkpoint_if_cancelled()
+        if self._pool.is_closed:
+            raise PoolClosed("the pool is closed")
+        await self._subscribe(first=True)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        conn, self._conn = self._conn, None
+        self._stream = None
+        if conn is not None:
+            await Pool._close_session(conn.session)
+        if exc_type is None:
+            await anyio.lowlevel.checkpoint()
+        return False
+
+    def __aiter__(self) -> PoolListener:
+        return self
+
+    async def __anext__(self) -> Notification:
+        while True:
+            stream = self._stream
+            if stream is None:
+                raise InterfaceError("the listener is not open: use it in `async with`")
+            try:
+                return await stream.__anext__()
+            except ConnectionClosed:
+                if self._pool.is_closed:
+                    raise
+            await self._subscribe(first=False)
+            self.reconnects += 1
+
+    async def _subscribe(self, *, first: bool) -> None:
+        """Connect (again) and LISTEN; retries with backoff unless it is the first time."""
+        failures = 0
+        while True:
+            try:
+                conn = await self._pool._connect()
+                try:
+                    for channel in self._channels:
+                        await conn.client.listen(channel)
+                except BaseException:
+                    await Pool._close_session(conn.session)
+                    raise
+            except Exception as exc:
+                if first or self._pool.is_closed:
+                    raise
+                failures += 1
+                logger.warning("pool listener could not connect again: %s", exc)
+                delay = min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (failures - 1))
+                await anyio.sleep(delay * (0.5 + random.random() / 2))
+                continue
+            old, self._conn = self._conn, conn
+            self._stream = conn.client.notifications()
+            if old is not None:
+                await Pool._close_session(old.session)
+            return
 
 
 #: Marks a connection taken for an exclusive checkout that is still being checked.

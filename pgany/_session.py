@@ -63,6 +63,7 @@ __all__ = [
     "END_TIMEOUT",
     "CancelToken",
     "Holder",
+    "Notification",
     "NotificationStream",
     "Portal",
     "Session",

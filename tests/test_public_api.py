@@ -25,6 +25,12 @@ EXPORTED = {
     "Interval",
     "Notification",
     "NotificationStream",
+    "Pool",
+    "PoolClosed",
+    "PoolListener",
+    "PoolStatistics",
+    "PoolTimeout",
+    "PoolTooBusy",
     "Portal",
     "ProtocolError",
     "Range",
@@ -38,7 +44,9 @@ EXPORTED = {
     "Statement",
     "Transaction",
     "connect",
+    "create_pool",
     "run_connection",
+    "run_pool",
 }
 
 

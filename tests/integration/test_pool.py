@@ -252,7 +252,7 @@ async def test_cancelled_waiters_and_holders_lose_nothing(pg_dsn: str) -> None:
             async with anyio.create_task_group() as tg:
                 for i in range(10):
 
-                    async def work(i: int = i) -> None:
+                    async def work(i: int = i, round_: int = round_) -> None:
                         with anyio.move_on_after(0.001 * ((i + round_) % 7)):
                             if i % 3 == 0:
                                 async with pool.transaction() as tx:
@@ -457,3 +457,46 @@ async def test_unreachable_server_times_out_with_the_reason(pg_dsn: str) -> None
                 await anyio.sleep(0.05)
         assert calls == [pool]
         assert pool.statistics().connect_errors >= 2
+
+
+async def test_a_listener_survives_losing_its_connection(
+    pg_dsn: str, admin: pgany.Client, app_name: str
+) -> None:
+    async with pgany.create_pool(pg_dsn, min_size=1, application_name=app_name) as pool:
+        async with pool.listen("pool_jobs", "pool_other") as listener:
+            assert isinstance(listener, pgany.PoolListener)
+            await admin.execute("SELECT pg_notify('pool_jobs', 'one')")
+            with anyio.fail_after(5):
+                first = await listener.__anext__()
+            assert (first.channel, first.payload) == ("pool_jobs", "one")
+            assert listener.reconnects == 0
+            # Its backend goes away (as in a server restart).
+            pid = first.process_id
+            await admin.query_value(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = $1 AND query LIKE 'LISTEN%'",
+                app_name,
+            )
+
+            async def notify_until_heard() -> None:
+                while True:
+                    await admin.execute("SELECT pg_notify('pool_other', 'two')")
+                    await anyio.sleep(0.05)
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(notify_until_heard)
+                with anyio.fail_after(10):
+                    second = await listener.__anext__()
+                tg.cancel_scope.cancel()
+            assert (second.channel, second.payload) == ("pool_other", "two")
+            assert listener.reconnects == 1
+            assert pid  # (the notifying backend's pid, from the first notification)
+        # The listener's connection is closed with the block; the pool's stay.
+        with anyio.fail_after(5):
+            while await admin.query_value(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE application_name = $1 AND query LIKE 'LISTEN%'",
+                app_name,
+            ):
+                await anyio.sleep(0.02)
+        assert pool.statistics().size >= 1
