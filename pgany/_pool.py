@@ -1074,12 +1074,16 @@ class _Checkout:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool:
+        await self.release()
+        if exc_type is None:
+            await anyio.lowlevel.checkpoint()  # (returned either way; then a cancellation shows)
+        return False
+
+    async def release(self) -> None:
+        """Return the connection (shielded: it always comes back)."""
         client, self._client = self._client, None
         assert client is not None
         await self._pool._checkin(client)
-        if exc_type is None:
-            await anyio.lowlevel.checkpoint()
-        return False
 
 
 class _PoolTransaction:
@@ -1104,8 +1108,8 @@ class _PoolTransaction:
         try:
             self._tx_cm = client.transaction(*self._args)
             tx: Transaction = await self._tx_cm.__aenter__()
-        except BaseException as exc:
-            await self._checkout.__aexit__(type(exc), exc, exc.__traceback__)
+        except BaseException:
+            await self._checkout.release()
             raise
         return tx
 
@@ -1118,7 +1122,8 @@ class _PoolTransaction:
         try:
             await self._tx_cm.__aexit__(exc_type, exc, tb)
         finally:
-            await self._checkout.__aexit__(exc_type, exc, tb)
+            # (no checkpoint after a COMMIT: committed work is never reported as cancelled)
+            await self._checkout.release()
         return False
 
 

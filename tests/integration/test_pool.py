@@ -10,6 +10,7 @@ import anyio
 import pytest
 
 import pgany
+import pgany.testing
 
 pytestmark = pytest.mark.anyio
 
@@ -500,3 +501,152 @@ async def test_a_listener_survives_losing_its_connection(
             ):
                 await anyio.sleep(0.02)
         assert pool.statistics().size >= 1
+
+
+def _restartable(cluster: Any) -> Any:
+    if not isinstance(cluster, pgany.testing.Cluster):
+        pytest.skip("needs a throwaway cluster to restart (PGANY_TEST_DSN is set)")
+    return cluster
+
+
+async def test_the_pool_recovers_after_a_server_restart(
+    pg_cluster: Any, pg_dsn: str, app_name: str
+) -> None:
+    cluster = _restartable(pg_cluster)
+    async with pgany.create_pool(
+        pg_dsn, min_size=2, max_size=4, timeout=15, application_name=app_name
+    ) as pool:
+        await pool.wait()
+        assert await pool.query_value("SELECT 1") == 1
+        await anyio.to_thread.run_sync(cluster.restart)
+        # The old connections are dead: none is handed out; new ones are made.
+        with anyio.fail_after(15):
+            while True:
+                try:
+                    assert await pool.query_value("SELECT 2") == 2
+                    break
+                except (pgany.ConnectionClosed, pgany.errors.AdminShutdown):
+                    await anyio.sleep(0.05)  # (a statement sent as the server went down)
+            async with pool.connection() as client:
+                assert await client.query_value("SELECT 3") == 3
+        await pool.wait()
+        assert pool.statistics().connections_broken >= 2
+
+
+async def test_chaos(pg_cluster: Any, pg_dsn: str, admin: pgany.Client, app_name: str) -> None:
+    """1,000 tasks: shortcuts, checkouts and transactions, cancelled and timed out at
+    random, while backends are killed and the server restarts once."""
+    import random
+
+    cluster = _restartable(pg_cluster)
+    rng = random.Random(1234)
+    table = f"chaos_{app_name}"
+    await admin.execute(f"CREATE TABLE {table} (id int PRIMARY KEY)")
+    committed: set[int] = set()  # certainly committed
+    unknown: set[int] = set()  # the outcome can't be known (the connection broke)
+    rolled_back: set[int] = set()  # certainly not committed
+    unexpected: list[BaseException] = []
+    expected = (
+        pgany.ConnectionClosed,
+        pgany.PoolTimeout,
+        pgany.errors.AdminShutdown,
+        pgany.errors.CannotConnectNow,
+        pgany.errors.QueryCanceled,
+    )
+
+    async with pgany.create_pool(
+        pg_dsn, min_size=2, max_size=8, timeout=5, application_name=app_name
+    ) as pool:
+
+        async def task(i: int) -> None:
+            kind = i % 4
+            delay = rng.choice([None, None, 0.001, 0.005, 0.02, 0.1])
+            base = i * 10
+            done = False
+            try:
+                with anyio.move_on_after(delay if delay is not None else 30):
+                    if kind == 0:
+                        await pool.execute(f"INSERT INTO {table} VALUES ($1)", base)
+                        committed.add(base)
+                        done = True
+                    elif kind == 1:
+                        async with pool.transaction() as tx:
+                            await tx.execute(f"INSERT INTO {table} VALUES ($1)", base)
+                            await tx.execute(f"INSERT INTO {table} VALUES ($1)", base + 1)
+                        committed.update((base, base + 1))
+                        done = True
+                    elif kind == 2:
+                        try:
+                            async with pool.transaction() as tx:
+                                await tx.execute(f"INSERT INTO {table} VALUES ($1)", base)
+                                raise LookupError("roll back")
+                        except LookupError:
+                            rolled_back.add(base)
+                            done = True
+                    else:
+                        async with pool.connection() as client:
+                            await client.query_value("SELECT pg_sleep(0.001)")
+                        done = True
+                if not done and kind in (0, 1):
+                    # Cancelled: a shortcut may have committed (autocommit);
+                    # a transaction never did (COMMIT is never sent cancelled).
+                    if kind == 0:
+                        unknown.add(base)
+                    else:
+                        rolled_back.update((base, base + 1))
+            except expected:
+                unknown.update((base, base + 1))
+            except BaseException as exc:  # pragma: no cover (reported below)
+                unexpected.append(exc)
+
+        async def killer() -> None:
+            for _ in range(15):
+                await anyio.sleep(0.05)
+                try:
+                    async with pgany.connect(pg_dsn) as killing:
+                        await killing.query(
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                            "WHERE application_name = $1 ORDER BY random() LIMIT 1",
+                            app_name,
+                        )
+                except (pgany.ConnectError, *expected):
+                    pass  # (the server is restarting)
+
+        with anyio.fail_after(120):  # (nothing hangs)
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(killer)
+                for i in range(1000):
+                    tg.start_soon(task, i)
+                    if i == 500:
+                        await anyio.to_thread.run_sync(cluster.restart)
+                    if i % 50 == 0:
+                        await anyio.sleep(0.01)
+        assert unexpected == []
+        stats = pool.statistics()
+        assert (stats.in_use, stats.waiting) == (0, 0)
+        # (the chaos happened: work committed, rolled back and cut off; backends lost)
+        assert len(committed) > 100 and len(rolled_back) > 100
+        assert stats.connections_broken > 0
+
+        async with pgany.connect(pg_dsn) as check:
+            rows = {r[0] for r in await check.query(f"SELECT id FROM {table}")}
+            assert committed <= rows
+            assert not (rolled_back - unknown) & rows
+            assert rows <= committed | unknown
+            # The pool's counts are the server's.
+            with anyio.fail_after(10):
+                while True:
+                    n = await check.query_value(
+                        "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+                        app_name,
+                    )
+                    if n == pool.statistics().size - pool._connecting:
+                        break
+                    await anyio.sleep(0.05)
+    async with pgany.connect(pg_dsn) as check:
+        with anyio.fail_after(10):  # nothing leaked after close
+            while await check.query_value(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", app_name
+            ):
+                await anyio.sleep(0.05)
+        await check.execute(f"DROP TABLE {table}")
