@@ -166,10 +166,11 @@ class _Waiter:
 class _PooledClient(Client):
     """The Client of one exclusive checkout: unusable once returned."""
 
-    __slots__ = ("_returned",)
+    __slots__ = ("_conn", "_returned")
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, conn: _Conn) -> None:
         super().__init__(session)
+        self._conn: _Conn | None = conn
         self._returned = False
 
     def _cx(self) -> tuple[Session, object | None]:
@@ -246,7 +247,8 @@ class Pool:
         self._closing = False
         self._closed = anyio.Event()
         self._changed = anyio.Event()  # set when the number of ready connections changes
-        self._returned = anyio.Event()  # set when an exclusive checkout comes back
+        # Set when an exclusive checkout comes back (made only while close() waits).
+        self._returned: anyio.Event | None = None
         self._wake_maintenance = anyio.Event()
         self._last_error: BaseException | None = None
         self._failures = 0
@@ -336,9 +338,8 @@ class Pool:
         return _PoolTransaction(self, timeout, isolation, read_only, deferrable)
 
     async def _checkout(self, timeout: float | None) -> _PooledClient:  # noqa: ASYNC109
-        await anyio.lowlevel.checkpoint_if_cancelled()
-        conn = await self._take(_EXCLUSIVE, timeout)
-        user = _PooledClient(conn.session)
+        conn = await self._take(_EXCLUSIVE, timeout)  # (a checkpoint)
+        user = _PooledClient(conn.session, conn)
         conn.user = user
         conn.sent_at_checkout = conn.session.requests_sent
         conn.taken_at = time.monotonic()
@@ -348,41 +349,53 @@ class Pool:
     async def _checkin(self, user: _PooledClient) -> None:
         """Take back an exclusive checkout (shielded and bounded: it always comes back)."""
         user._returned = True
-        conn = next((c for c in self._conns if c.user is user), None)
-        if conn is None:
+        conn = user._conn
+        if conn is None or conn.user is not user or conn not in self._conns:
             return  # (closed meanwhile)
         self._usage_time += time.monotonic() - conn.taken_at
-        with anyio.CancelScope(shield=True):
-            clean = await self._make_clean(conn)
+        session = conn.session
+        if session.busy or self._reset is not None:
+            # Something to wait for (a cancelled request draining, the reset hook).
+            with anyio.CancelScope(shield=True):
+                clean = await self._make_clean(conn)
+        else:
+            clean = self._clean_now(conn)  # (the usual case: no await at all)
         conn.user = None
-        self._returned.set()
-        self._returned = anyio.Event()
+        returned, self._returned = self._returned, None
+        if returned is not None:
+            returned.set()
         if not clean:
             await self._close_conn(conn, broken=False)
         else:
             conn.idle_since = time.monotonic()
-            self._dispatch()
+            if self._waiters:
+                self._dispatch()
+
+    def _clean_now(self, conn: _Conn) -> bool:
+        """Send the reset (not waiting for it: the next user's requests queue behind
+        it); False if *conn* must be closed instead."""
+        session = conn.session
+        if session.is_closed or self._closing or conn.retiring:
+            return False
+        if time.monotonic() >= conn.expires:
+            return False
+        if session.requests_sent != conn.sent_at_checkout:
+            sql = RESET_SQL
+            if session.transaction_status != "idle":
+                sql = "ROLLBACK; " + sql
+            if session.send_unawaited(sql) is None:
+                return False
+        return True
 
     async def _make_clean(self, conn: _Conn) -> bool:
-        """Whether *conn* could be made fit for the next user (else it is to be closed)."""
+        """As _clean_now, after waiting for a request left in flight (its task was
+        cancelled: it is being cancelled on the server), then the reset hook."""
         session = conn.session
-        if session.is_closed:
-            return False
-        if self._closing or conn.retiring or time.monotonic() >= conn.expires:
-            return False
         with anyio.move_on_after(RETURN_TIMEOUT):
-            # A request left in flight (its task was cancelled) is being
-            # cancelled on the server: wait until it is over.
             await session.wait_quiet()
-            if session.is_closed:
-                return False
             used = session.requests_sent != conn.sent_at_checkout
-            if used:
-                sql = RESET_SQL
-                if session.transaction_status != "idle":
-                    sql = "ROLLBACK; " + sql
-                if session.send_unawaited(sql) is None:
-                    return False
+            if not self._clean_now(conn):
+                return False
             if self._reset is not None and used:
                 try:
                     await self._reset(conn.client)
@@ -502,7 +515,7 @@ class Pool:
             raise PoolClosed("the pool is closed")
         if timeout is None:
             timeout = self._timeout
-        deadline = anyio.current_time() + timeout
+        deadline: float | None = None  # (read the clock only if this has to wait)
         await anyio.lowlevel.checkpoint()  # (a schedule point on every path)
         while True:
             if self._closing:
@@ -511,6 +524,8 @@ class Pool:
             if not self._waiters:
                 conn = self._pick_exclusive() if kind == _EXCLUSIVE else self._pick_shared()
             if conn is None:
+                if deadline is None:
+                    deadline = anyio.current_time() + timeout
                 conn = await self._wait_in_line(kind, deadline)  # (claimed for us)
             elif kind == _SHARED:
                 conn.load += 1
@@ -911,6 +926,8 @@ class Pool:
                 with anyio.move_on_after(math.inf if timeout is None else timeout):
                     while any(not c.free for c in self._conns):
                         if any(c.user is not None for c in self._conns):
+                            if self._returned is None:
+                                self._returned = anyio.Event()
                             await self._returned.wait()
                         else:
                             await anyio.sleep(0.01)  # (shared statements finishing)
