@@ -55,6 +55,7 @@ def docs(session: nox.Session) -> None:
 BENCH_PEERS = (
     "asyncpg",
     "psycopg[binary]",
+    "psycopg_pool",
     "pg8000",
     'pg-purepy<0.11; python_version < "3.12"',
     'pg-purepy; python_version >= "3.12"',

@@ -4,13 +4,19 @@ Every adapter has the same methods, named after the workloads:
 
 * ``open(dsn)``: a context manager (async, or plain for pg8000) giving a connection;
 * ``execute(conn, sql)`` and ``scalar(conn, sql)``: untimed housekeeping;
-* ``w1(conn, n)`` ... ``w7(dsn, n)``, ``w9(conn)``: the timed part of one repetition.
+* ``open_pool(dsn, size)``: an async context manager giving a pool of *size*
+  connections, all open (the pool workloads, 10 to 12);
+* ``w1(conn, n)`` ... ``w7(dsn, n)``, ``w9(conn)``, ``w10(pool, n, tasks)`` ...
+  ``w12(pool, n, tasks)``: the timed part of one repetition.
 
-``w1`` and ``w2`` return the sum of the values they read, ``w3`` and ``w4``
-the rows (freed after the clock stops), ``w9`` the number of rows streamed,
-so the worker can check the work. A
-workload a driver cannot run is listed in :attr:`Adapter.unsupported` with
-the reason. The drivers are imported lazily, in the worker only.
+``w1``, ``w2``, ``w10`` and ``w11`` return the sum of the values they read,
+``w3`` and ``w4`` the rows (freed after the clock stops), ``w9`` the number
+of rows streamed, ``w12`` the number of checkouts, so the worker can check
+the work. In ``w2`` and ``w10`` to ``w12``, task *t* of *tasks* does the
+items ``range(t, n, tasks)``. A workload a driver cannot run is listed in
+:attr:`Adapter.unsupported` with the reason; a module it needs besides the
+driver, in :attr:`Adapter.requires`. The drivers are imported lazily, in
+the worker only.
 """
 
 from __future__ import annotations
@@ -26,6 +32,9 @@ from bench.workloads import (
     COPY_COLUMNS,
     INSERT_SQL_DOLLAR,
     INTS_SQL,
+    POOL_SELECT_SQL_DOLLAR,
+    POOL_UPDATE_SQL_DOLLAR,
+    POOL_WORKLOADS,
     SEQ_SQL_DOLLAR,
     STREAM_BATCH,
     WIDE_SQL,
@@ -59,6 +68,9 @@ class Adapter:
     unsupported: ClassVar[dict[str, str]] = {}
     #: Workload key -> how this driver runs it, where that needs saying.
     notes: ClassVar[dict[str, str]] = {}
+    #: Workload key -> a module that workload needs besides the driver (also the
+    #: distribution whose version is reported); without it the cell is ``missing``.
+    requires: ClassVar[dict[str, str]] = {}
 
     def prepare(self) -> None:
         """Called once the driver imports, before any event loop starts."""
@@ -77,6 +89,9 @@ class Pgany(Adapter):
         "5": "copy_records_in (binary COPY)",
         "6": "executemany: one pipelined batch, one Sync",
         "9": f"query_stream(batch_size={STREAM_BATCH}): a portal, two batches kept in flight",
+        "10": "pool.query_value (no checkout; tasks may share a connection, pipelined)",
+        "11": "async with pool.transaction() as tx: tx.execute + tx.query_value",
+        "12": "async with pool.connection(): pass",
     }
 
     def open(self, dsn: str) -> Any:
@@ -84,13 +99,25 @@ class Pgany(Adapter):
 
         return pgany.connect(dsn)
 
+    @contextlib.asynccontextmanager
+    async def open_pool(self, dsn: str, size: int) -> AsyncIterator[Any]:
+        import pgany
+
+        async with pgany.create_pool(dsn, min_size=size, max_size=size) as pool:
+            await pool.wait()  # every connection open before the clock starts
+            yield pool
+
     @property
     def unsupported(self) -> dict[str, str]:  # type: ignore[override]
         import pgany
 
-        if hasattr(pgany.Client, "copy_records_in"):
-            return {}
-        return {"5": "not implemented yet (no copy_records_in in this pgany)"}
+        missing: dict[str, str] = {}
+        if not hasattr(pgany.Client, "copy_records_in"):
+            missing["5"] = "not implemented yet (no copy_records_in in this pgany)"
+        if not hasattr(pgany, "create_pool"):
+            for key in POOL_WORKLOADS:
+                missing[key] = "not implemented yet (no pgany.create_pool in this pgany)"
+        return missing
 
     async def execute(self, conn: Any, sql: str) -> None:
         await conn.execute(sql)
@@ -148,6 +175,46 @@ class Pgany(Adapter):
             async with pgany.connect(dsn):
                 pass
 
+    async def w10(self, pool: Any, n: int, tasks: int) -> int:
+        return await self.w2(pool, n, tasks)  # the same calls, on the pool's shortcuts
+
+    async def w11(self, pool: Any, n: int, tasks: int) -> int:
+        import anyio
+
+        sums = [0] * tasks
+        transaction = pool.transaction
+
+        async def one(t: int) -> None:
+            total = 0
+            for _ in range(t, n, tasks):
+                async with transaction() as tx:
+                    await tx.execute(POOL_UPDATE_SQL_DOLLAR, t)
+                    total += await tx.query_value(POOL_SELECT_SQL_DOLLAR, t)
+            sums[t] = total
+
+        async with anyio.create_task_group() as tg:
+            for t in range(tasks):
+                tg.start_soon(one, t)
+        return sum(sums)
+
+    async def w12(self, pool: Any, n: int, tasks: int) -> int:
+        import anyio
+
+        counts = [0] * tasks
+        connection = pool.connection
+
+        async def one(t: int) -> None:
+            done = 0
+            for _ in range(t, n, tasks):
+                async with connection():
+                    done += 1
+            counts[t] = done
+
+        async with anyio.create_task_group() as tg:
+            for t in range(tasks):
+                tg.start_soon(one, t)
+        return sum(counts)
+
 
 # -- asyncpg ----------------------------------------------------------------------------
 
@@ -162,6 +229,9 @@ class Asyncpg(Adapter):
         "3": "jsonb decoded with json.loads (set_type_codec), like the others",
         "5": "copy_records_to_table",
         "9": f"cursor(prefetch={STREAM_BATCH}) in a transaction",
+        "10": "asyncpg.Pool.fetchval (a checkout per query; the return runs its reset query)",
+        "11": "async with pool.acquire() as conn, conn.transaction(): execute + fetchval",
+        "12": "async with pool.acquire(): pass (the return runs its reset query)",
     }
 
     @contextlib.asynccontextmanager
@@ -232,11 +302,63 @@ class Asyncpg(Adapter):
             conn = await asyncpg.connect(dsn)
             await conn.close()
 
+    @contextlib.asynccontextmanager
+    async def open_pool(self, dsn: str, size: int) -> AsyncIterator[Any]:
+        import asyncpg
+
+        # Entering opens min_size connections before it returns.
+        async with asyncpg.create_pool(dsn, min_size=size, max_size=size) as pool:
+            yield pool
+
+    async def w10(self, pool: Any, n: int, tasks: int) -> int:
+        import asyncio
+
+        fetchval = pool.fetchval
+
+        async def one(t: int) -> int:
+            total = 0
+            for i in range(t, n, tasks):
+                total += await fetchval(SEQ_SQL_DOLLAR, i)
+            return total
+
+        return sum(await asyncio.gather(*(one(t) for t in range(tasks))))
+
+    async def w11(self, pool: Any, n: int, tasks: int) -> int:
+        import asyncio
+
+        acquire = pool.acquire
+
+        async def one(t: int) -> int:
+            total = 0
+            for _ in range(t, n, tasks):
+                async with acquire() as conn, conn.transaction():
+                    await conn.execute(POOL_UPDATE_SQL_DOLLAR, t)
+                    total += await conn.fetchval(POOL_SELECT_SQL_DOLLAR, t)
+            return total
+
+        return sum(await asyncio.gather(*(one(t) for t in range(tasks))))
+
+    async def w12(self, pool: Any, n: int, tasks: int) -> int:
+        import asyncio
+
+        acquire = pool.acquire
+
+        async def one(t: int) -> int:
+            done = 0
+            for _ in range(t, n, tasks):
+                async with acquire():
+                    done += 1
+            return done
+
+        return sum(await asyncio.gather(*(one(t) for t in range(tasks))))
+
 
 # -- psycopg 3 ---------------------------------------------------------------------------
 
 _SEQ_SQL_PCT = "SELECT %s::int"
 _INSERT_SQL_PCT = "INSERT INTO bench_many (id, name, score) VALUES (%s, %s, %s)"
+_POOL_UPDATE_SQL_PCT = POOL_UPDATE_SQL_DOLLAR.replace("$1", "%s")
+_POOL_SELECT_SQL_PCT = POOL_SELECT_SQL_DOLLAR.replace("$1", "%s")
 
 
 class Psycopg(Adapter):
@@ -249,7 +371,11 @@ class Psycopg(Adapter):
         "5": "cursor.copy() + write_row (text COPY)",
         "6": "cursor.executemany in a transaction (psycopg pipelines it)",
         "9": f"server-side (named) cursor in a transaction, itersize {STREAM_BATCH}",
+        "10": "psycopg_pool.AsyncConnectionPool (autocommit): a checkout per query, conn.execute",
+        "11": "async with pool.connection() as conn, conn.transaction(): two conn.execute",
+        "12": "async with pool.connection(): pass",
     }
+    requires = dict.fromkeys(POOL_WORKLOADS, "psycopg_pool")
 
     @contextlib.asynccontextmanager
     async def open(self, dsn: str) -> AsyncIterator[Any]:
@@ -328,13 +454,75 @@ class Psycopg(Adapter):
             conn = await psycopg.AsyncConnection.connect(dsn, autocommit=True)
             await conn.close()
 
+    @contextlib.asynccontextmanager
+    async def open_pool(self, dsn: str, size: int) -> AsyncIterator[Any]:
+        from psycopg_pool import AsyncConnectionPool
+
+        # autocommit, like open(): a lone query opens no transaction the return must roll back.
+        pool = AsyncConnectionPool(
+            dsn, min_size=size, max_size=size, kwargs={"autocommit": True}, open=False
+        )
+        await pool.open(wait=True)  # every connection open before the clock starts
+        try:
+            yield pool
+        finally:
+            await pool.close()
+
+    async def w10(self, pool: Any, n: int, tasks: int) -> int:
+        import asyncio
+
+        connection = pool.connection
+
+        async def one(t: int) -> int:
+            total = 0
+            for i in range(t, n, tasks):
+                async with connection() as conn:
+                    cur = await conn.execute(_SEQ_SQL_PCT, (i,))
+                    total += (await cur.fetchone())[0]
+            return total
+
+        return sum(await asyncio.gather(*(one(t) for t in range(tasks))))
+
+    async def w11(self, pool: Any, n: int, tasks: int) -> int:
+        import asyncio
+
+        connection = pool.connection
+
+        async def one(t: int) -> int:
+            total = 0
+            for _ in range(t, n, tasks):
+                async with connection() as conn, conn.transaction():
+                    await conn.execute(_POOL_UPDATE_SQL_PCT, (t,))
+                    cur = await conn.execute(_POOL_SELECT_SQL_PCT, (t,))
+                    total += (await cur.fetchone())[0]
+            return total
+
+        return sum(await asyncio.gather(*(one(t) for t in range(tasks))))
+
+    async def w12(self, pool: Any, n: int, tasks: int) -> int:
+        import asyncio
+
+        connection = pool.connection
+
+        async def one(t: int) -> int:
+            done = 0
+            for _ in range(t, n, tasks):
+                async with connection():
+                    done += 1
+            return done
+
+        return sum(await asyncio.gather(*(one(t) for t in range(tasks))))
+
 
 class PsycopgPipeline(Psycopg):
     """psycopg 3 with the 50 tasks inside ``conn.pipeline()``: workload 2 only."""
 
     name = "psycopg-pipeline"
     notes = {"2": "50 tasks inside one conn.pipeline() block"}
-    unsupported = {k: "pipeline mode is measured on workload 2 only" for k in "1345679"}
+    unsupported = {
+        k: "pipeline mode is measured on workload 2 only"
+        for k in ("1", "3", "4", "5", "6", "7", "9", *POOL_WORKLOADS)
+    }
 
     async def w2(self, conn: Any, n: int, tasks: int) -> int:
         async with conn.pipeline():

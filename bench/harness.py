@@ -116,6 +116,8 @@ class Cell:
     skipped: str | None = None
     note: str | None = None
     version: str | None = None
+    #: Modules the workload needs besides the driver (psycopg_pool) -> their versions.
+    extra_versions: dict[str, str | None] = field(default_factory=dict)
 
     @property
     def median(self) -> float | None:
@@ -197,6 +199,7 @@ def run_group(
             cell.count = result.get("count", cell.count)
             cell.note = result.get("note", cell.note)
             cell.version = result.get("version", cell.version)
+            cell.extra_versions.update(result.get("extra_versions") or {})
             cell.times.extend(result.get("times") or [])
             cell.error = result.get("error")
             cell.skipped = result.get("skipped")
@@ -284,7 +287,13 @@ def cell_text(cell: Cell | None, value: str) -> str:
     return value
 
 
-_UNIT = {"queries": "queries/s", "rows": "rows/s", "connections": "connects/s"}
+_UNIT = {
+    "queries": "queries/s",
+    "rows": "rows/s",
+    "connections": "connects/s",
+    "transactions": "tx/s",
+    "checkouts": "checkouts/s",
+}
 
 
 def render(report: dict[str, Any], cells: dict[str, dict[str, Cell]]) -> str:
@@ -381,7 +390,7 @@ def _select_workloads(text: str | None) -> list[str]:
         part = part.strip()
         matches = [k for k in WORKLOADS if k == part or k.split(".")[0] == part]
         if not matches:
-            raise SystemExit(f"no workload {part!r} (choose from 1-9, or 8.1, 8.2, 9.1, 9.2)")
+            raise SystemExit(f"no workload {part!r} (choose from {', '.join(WORKLOADS)})")
         keys += [k for k in matches if k not in keys]
     return sorted(keys, key=_order)
 
@@ -519,13 +528,21 @@ def main(argv: list[str] | None = None) -> int:
                 cells.setdefault(key, {})[driver] = cell
 
     versions: dict[str, str | None] = {}
+    extra_versions: dict[str, str | None] = {}
     missing: dict[str, str] = {}
     for row_cells in cells.values():
         for driver, cell in row_cells.items():
             if cell.version:
                 versions.setdefault(driver.removesuffix("-pipeline"), cell.version)
+            for module, version in cell.extra_versions.items():
+                extra_versions.setdefault(module, version)
             if cell.error and cell.error.startswith("not installed"):
-                missing[driver] = cell.error
+                # A driver may import and still lack a module some rows need (psycopg_pool).
+                known = missing.get(driver)
+                if known is None:
+                    missing[driver] = cell.error
+                elif cell.error not in known.split("; "):
+                    missing[driver] = f"{known}; {cell.error}"
     workloads = []
     for key in sorted(cells, key=_order):
         row_cells = cells[key]
@@ -569,7 +586,7 @@ def main(argv: list[str] | None = None) -> int:
             "load_after": _load(),
             "seconds": round(time.monotonic() - started, 1),
         },
-        "versions": {d: versions.get(d) for d in COLUMNS if d in versions},
+        "versions": {d: versions.get(d) for d in COLUMNS if d in versions} | extra_versions,
         "missing": missing,
         "peers": list(PEERS),
         "workloads": workloads,

@@ -6,14 +6,15 @@
     python -m bench.worker --setup --dsn postgresql://...      # make the tables
 
 Each repetition is timed around the workload alone: connecting (except in
-workload 7), building the rows to load, emptying the target table and a
-garbage collection happen before the clock starts, and fetched rows are
-freed after it stops. One untimed warm-up
-at a tenth of the size comes first (workloads 1, 2, 5, 6, 7; workload 9 streams
-the whole table once untimed), and every
-repetition's result is checked (the sum of the values read, the number of
-rows fetched or stored). The JSON line has ``times`` (seconds, one per
-repetition), ``count`` and ``unit``, or ``error`` / ``skipped`` with a reason.
+workload 7), opening the pool and its connections (workloads 10 to 12),
+building the rows to load, emptying the target table and a garbage
+collection happen before the clock starts, and fetched rows are freed after
+it stops. One untimed warm-up at a tenth of the size comes first (workloads
+1, 2, 5, 6, 7, 10, 11, 12; workload 9 streams the whole table once
+untimed), and every repetition's result is checked (the sum of the values
+read, the number of rows fetched or stored, of checkouts made). The JSON
+line has ``times`` (seconds, one per repetition), ``count`` and ``unit``,
+or ``error`` / ``skipped`` with a reason.
 """
 
 from __future__ import annotations
@@ -33,6 +34,11 @@ from typing import Any
 from bench.drivers import ADAPTERS, Adapter
 from bench.workloads import (
     CONCURRENT_TASKS,
+    POOL_CHURN_TASKS,
+    POOL_QUERY_PER_TASK,
+    POOL_SIZE,
+    POOL_TX_PER_TASK,
+    POOL_TX_TASKS,
     WORKLOADS,
     load_rows,
     setup_statements,
@@ -60,6 +66,9 @@ class Plan:
     verify_count: int | None = None
     #: Untimed, once, before the first repetition.
     warmup: Callable[[Any], Any] | None = None
+    #: The connections of a pool that ``op`` and ``warmup`` are given instead of the
+    #: connection (which then does only the untimed housekeeping); ``None``: no pool.
+    pool_size: int | None = None
 
 
 def make_plan(adapter: Any, key: str, n: int, dsn: str) -> Plan:
@@ -101,6 +110,37 @@ def make_plan(adapter: Any, key: str, n: int, dsn: str) -> Plan:
             op=lambda conn: adapter.w7(dsn, n),
             warmup=lambda conn: adapter.w7(dsn, min(n, 5)),
         )
+    if base == "10":  # returns the sum of the values read
+        tasks, warm_tasks = (max(m // POOL_QUERY_PER_TASK, 1) for m in (n, small))
+        return Plan(
+            op=lambda pool: adapter.w10(pool, n, tasks),
+            expect=n * (n - 1) // 2,
+            warmup=lambda pool: adapter.w10(pool, small, warm_tasks),
+            pool_size=POOL_SIZE,
+        )
+    if base == "11":  # returns the sum of the values read; each task bumps its own row
+        tasks, warm_tasks = (max(m // POOL_TX_PER_TASK, 1) for m in (n, small))
+        if tasks > POOL_TX_TASKS:
+            raise ValueError(
+                f"{n} transactions need {tasks} tasks; bench_pool has rows for {POOL_TX_TASKS}"
+            )
+        per_task = [len(range(t, n, tasks)) for t in range(tasks)]
+        return Plan(
+            op=lambda pool: adapter.w11(pool, n, tasks),
+            expect=sum(k * (k + 1) // 2 for k in per_task),
+            reset_sql="UPDATE bench_pool SET n = 0",
+            verify_sql="SELECT sum(n) FROM bench_pool",
+            verify_count=n,
+            warmup=lambda pool: adapter.w11(pool, small, warm_tasks),
+            pool_size=POOL_SIZE,
+        )
+    if base == "12":  # returns the number of checkouts
+        return Plan(
+            op=lambda pool: adapter.w12(pool, n, POOL_CHURN_TASKS),
+            expect=n,
+            warmup=lambda pool: adapter.w12(pool, small, POOL_CHURN_TASKS),
+            pool_size=POOL_SIZE,
+        )
     raise ValueError(f"no workload {key!r}")
 
 
@@ -110,24 +150,32 @@ def _check(plan: Plan, value: Any, count: Any) -> None:
     if plan.expect is not None and value != plan.expect:
         raise CheckFailed(f"the workload returned {value!r}, expected {plan.expect!r}")
     if plan.verify_count is not None and count != plan.verify_count:
-        raise CheckFailed(f"the table holds {count!r} rows, expected {plan.verify_count!r}")
+        raise CheckFailed(f"{plan.verify_sql} gave {count!r}, expected {plan.verify_count!r}")
 
 
 async def run_async(adapter: Any, plan: Plan, dsn: str, reps: int) -> list[float]:
-    times: list[float] = []
     async with adapter.open(dsn) as conn:
-        if plan.warmup is not None:
-            await plan.warmup(conn)
-        for _ in range(reps):
-            if plan.reset_sql:
-                await adapter.execute(conn, plan.reset_sql)
-            gc.collect()
-            start = time.perf_counter()
-            value = await plan.op(conn)
-            times.append(time.perf_counter() - start)
-            count = await adapter.scalar(conn, plan.verify_sql) if plan.verify_sql else None
-            _check(plan, value, count)
-            del value
+        if plan.pool_size is None:
+            return await _repeat_async(adapter, plan, conn, conn, reps)
+        async with adapter.open_pool(dsn, plan.pool_size) as pool:
+            return await _repeat_async(adapter, plan, conn, pool, reps)
+
+
+async def _repeat_async(adapter: Any, plan: Plan, conn: Any, target: Any, reps: int) -> list[float]:
+    """Time *reps* runs of ``plan.op(target)``; the housekeeping goes through *conn*."""
+    times: list[float] = []
+    if plan.warmup is not None:
+        await plan.warmup(target)
+    for _ in range(reps):
+        if plan.reset_sql:
+            await adapter.execute(conn, plan.reset_sql)
+        gc.collect()
+        start = time.perf_counter()
+        value = await plan.op(target)
+        times.append(time.perf_counter() - start)
+        count = await adapter.scalar(conn, plan.verify_sql) if plan.verify_sql else None
+        _check(plan, value, count)
+        del value
     return times
 
 
@@ -155,6 +203,8 @@ def run(adapter: Adapter, key: str, n: int, dsn: str, reps: int) -> list[float]:
         raise ValueError(f"{adapter.name} does not run on trio")
     plan = make_plan(adapter, key, n, dsn)
     if adapter.kind == "sync":
+        if plan.pool_size is not None:
+            raise ValueError(f"{adapter.name} has no pool measured here")
         return run_sync(adapter, plan, dsn, reps)
     if adapter.kind == "anyio":
         import anyio
@@ -174,8 +224,12 @@ def describe_error(exc: BaseException) -> str:
 
 
 def _version(adapter: Adapter) -> str | None:
+    return _distribution_version(adapter.distribution)
+
+
+def _distribution_version(distribution: str) -> str | None:
     try:
-        return importlib.metadata.version(adapter.distribution)
+        return importlib.metadata.version(distribution)
     except importlib.metadata.PackageNotFoundError:
         return None
 
@@ -191,6 +245,7 @@ def bench_one(driver: str, key: str, dsn: str, reps: int, quick: bool, size: int
         "unit": workload.unit,
         "times": [],
         "version": None,
+        "extra_versions": {},
         "error": None,
         "skipped": None,
     }
@@ -204,12 +259,23 @@ def bench_one(driver: str, key: str, dsn: str, reps: int, quick: bool, size: int
     result["version"] = _version(adapter)
     try:
         adapter.prepare()
-        reason = adapter.unsupported.get(key)
+        # A trio row is n/a wherever the asyncio row it runs is.
+        reason = adapter.unsupported.get(key) or adapter.unsupported.get(workload.base)
         if reason is None and workload.backend == "trio" and adapter.kind != "anyio":
             reason = "not an anyio driver: asyncio only"
+        if reason is None and not hasattr(adapter, f"w{workload.base}"):
+            reason = "not measured with this driver"
         if reason is not None:
             result["skipped"] = reason
             return result
+        extra = adapter.requires.get(workload.base)
+        if extra is not None:
+            try:
+                importlib.import_module(extra)
+            except ImportError as exc:
+                result["error"] = f"not installed ({describe_error(exc)})"
+                return result
+            result["extra_versions"] = {extra: _distribution_version(extra)}
         result["times"] = run(adapter, key, n, dsn, reps)
     except BaseException as exc:
         traceback.print_exc(file=sys.stderr)
