@@ -458,13 +458,13 @@ def _app(env: Env) -> str:
     return f"ckpt_pool_{env.table}"
 
 
-async def _pool_backends(env: Env, *, until_gone: bool = False) -> int:
-    """The recipe's pool's backends on the server (polled until none if *until_gone*:
-    a closed connection's backend takes a moment to go)."""
+async def _pool_backends(env: Env, *, until: int | None = None) -> int:
+    """The recipe's pool's backends on the server (polled for a while until there
+    are *until*: a closed connection's backend takes a moment to go)."""
     sql = "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1"
     n = int(await env.client.query_value(sql, _app(env)))
-    with anyio.move_on_after(5 if until_gone else 0):
-        while n:
+    with anyio.move_on_after(0 if until is None else 5):
+        while n != until:
             await anyio.sleep(0.02)
             n = int(await env.client.query_value(sql, _app(env)))
     return n
@@ -571,7 +571,43 @@ async def _pool_close(env: Env, method: str) -> AsyncIterator[Callable[[], Await
             # As Client.close: it closes even when cancelled, then raises.
             assert pool.is_closed
             assert pool.statistics().size == 0
-            assert await _pool_backends(env, until_gone=True) == 0
+            assert await _pool_backends(env, until=0) == 0
+
+
+@recipe("PoolListener.__aenter__")
+async def _listener_enter(env: Env, method: str) -> AsyncIterator[Callable[[], Awaitable[Any]]]:
+    # The listener's connection is configured like the pool's: a row would show it.
+    async with _pool(env, configure=lambda c: _insert_row(env, c)) as pool:
+        await pool.execute(f"DELETE FROM {env.table}")  # (the pool's own connection's row)
+        entering = _Entering(pool.listen(env.table))
+        yield entering.call
+        await entering.leave()
+        if env.extra.get("cancelled"):
+            assert not entering.entered
+            assert await _pool_backends(env) == 1  # (the pool's own: no listener's)
+
+
+@recipe("PoolListener.__aexit__")
+async def _listener_exit(env: Env, method: str) -> AsyncIterator[Callable[[], Awaitable[Any]]]:
+    async with _pool(env) as pool:
+        listener = pool.listen(env.table)
+        await listener.__aenter__()
+        yield lambda: listener.__aexit__(None, None, None)
+        if env.extra.get("cancelled"):
+            # Its connection is closed even when cancelled.
+            assert await _pool_backends(env, until=1) == 1
+            await _pool_intact(env, pool)
+
+
+@recipe("PoolListener.__anext__")
+async def _listener_next(env: Env, method: str) -> AsyncIterator[Callable[[], Awaitable[Any]]]:
+    async with _pool(env) as pool, pool.listen(env.table) as listener:
+        await env.client.execute(f"NOTIFY {env.table}, 'p'")
+        await anyio.sleep(0.1)  # (arrived: the call is a checkpoint anyway)
+        yield listener.__anext__
+        if env.extra.get("cancelled"):
+            with anyio.fail_after(5):
+                assert (await listener.__anext__()).payload == "p"  # (not lost)
 
 
 @recipe("pgany.run_pool")
@@ -627,7 +663,7 @@ async def _create_pool_exit(env: Env, method: str) -> AsyncIterator[Callable[[],
 async def _pool_closed(env: Env) -> None:
     # Leaving closes the pool even when cancelled.
     assert env.extra["pool"].is_closed
-    assert await _pool_backends(env, until_gone=True) == 0
+    assert await _pool_backends(env, until=0) == 0
 
 
 @recipe("CopyInContext.__aenter__")
