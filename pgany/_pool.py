@@ -1091,12 +1091,12 @@ class _Checkout:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool:
-        await self.release()
+        await self._release()
         if exc_type is None:
             await anyio.lowlevel.checkpoint()  # (returned either way; then a cancellation shows)
         return False
 
-    async def release(self) -> None:
+    async def _release(self) -> None:
         """Return the connection (shielded: it always comes back)."""
         client, self._client = self._client, None
         assert client is not None
@@ -1126,7 +1126,7 @@ class _PoolTransaction:
             self._tx_cm = client.transaction(*self._args)
             tx: Transaction = await self._tx_cm.__aenter__()
         except BaseException:
-            await self._checkout.release()
+            await self._checkout._release()
             raise
         return tx
 
@@ -1140,7 +1140,7 @@ class _PoolTransaction:
             await self._tx_cm.__aexit__(exc_type, exc, tb)
         finally:
             # (no checkpoint after a COMMIT: committed work is never reported as cancelled)
-            await self._checkout.release()
+            await self._checkout._release()
         return False
 
 

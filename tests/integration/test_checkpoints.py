@@ -1,8 +1,9 @@
 """Every public coroutine is a checkpoint, and a cancelled call sends nothing.
 
 The coroutines are found by introspection: every class reachable from
-``pgany.__all__`` and ``pgany.copy.__all__`` through the return annotations
-of public methods and properties. Each has a recipe below; a new coroutine
+``pgany.__all__`` and ``pgany.copy.__all__`` (or returned by a public
+function there) through the return annotations of public methods and
+properties. Each has a recipe below; a new coroutine
 without one fails :func:`test_every_public_coroutine_has_a_recipe`, so none
 can escape these tests.
 
@@ -19,6 +20,7 @@ For each recipe:
 
 from __future__ import annotations
 
+import functools
 import inspect
 import sys
 import typing
@@ -70,6 +72,7 @@ def _hints(func: Any) -> dict[str, Any]:
         "pgany._session",
         "pgany.client",
         "pgany._queries",
+        "pgany._pool",
     ):
         ns.update(vars(sys.modules[name]))
     try:
@@ -80,12 +83,14 @@ def _hints(func: Any) -> dict[str, Any]:
 
 def public_classes() -> list[type]:
     """Every pgany class a user can reach from the public names."""
-    todo: list[type] = [
-        obj
-        for mod in (pgany, pgany.copy)
-        for name in mod.__all__
-        if _pgany_class(obj := getattr(mod, name))
-    ]
+    todo: list[type] = []
+    for mod in (pgany, pgany.copy):
+        for name in mod.__all__:
+            obj = getattr(mod, name)
+            if _pgany_class(obj):
+                todo.append(obj)
+            elif callable(obj):  # (create_pool's context manager, say)
+                todo.extend(_annotation_classes(_hints(obj).get("return")))
     seen: list[type] = []
     while todo:
         cls = todo.pop()
@@ -446,6 +451,221 @@ async def _no_run_connection(env: Env) -> None:
     assert await env.client.query_value(sql) == 0
 
 
+# The pool's recipes: a small pool per test, its backends found by application_name.
+
+
+def _app(env: Env) -> str:
+    return f"ckpt_pool_{env.table}"
+
+
+async def _pool_backends(env: Env, *, until: int | None = None) -> int:
+    """The recipe's pool's backends on the server (polled for a while until there
+    are *until*: a closed connection's backend takes a moment to go)."""
+    sql = "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1"
+    n = int(await env.client.query_value(sql, _app(env)))
+    with anyio.move_on_after(0 if until is None else 5):
+        while n != until:
+            await anyio.sleep(0.02)
+            n = int(await env.client.query_value(sql, _app(env)))
+    return n
+
+
+@asynccontextmanager
+async def _pool(env: Env, **options: Any) -> AsyncIterator[pgany.Pool]:
+    options = {"min_size": 1, "max_size": 1, "application_name": _app(env), **options}
+    async with pgany.create_pool(env.dsn, **options) as pool:
+        await pool.wait()
+        yield pool
+
+
+async def _pool_intact(env: Env, pool: pgany.Pool) -> None:
+    """After a cancelled call: nothing checked out or waiting, nothing left in a
+    transaction, and the pool works."""
+    s = pool.statistics()
+    assert (s.in_use, s.waiting) == (0, 0)
+    assert await pool.query_value("SELECT 1") == 1
+    sql = "SELECT state FROM pg_stat_activity WHERE application_name = $1"
+    assert {r[0] for r in await env.client.query(sql, _app(env))} == {"idle"}
+
+
+async def _insert_row(env: Env, client: pgany.Client) -> None:
+    """A pool's ``check`` or ``configure`` hook that leaves a row to count (shielded:
+    reaching the hook at all is what counts)."""
+    with anyio.CancelScope(shield=True):
+        await client.execute(env.ins("hook"))
+
+
+@recipe(*(f"Pool.{m}" for m in _QUERY_CALLS if hasattr(pgany.Pool, m)))
+async def _pool_query(env: Env, method: str) -> AsyncIterator[Callable[[], Awaitable[Any]]]:
+    # One connection, its statement cache warm: the shared fast path is measured.
+    async with _pool(env) as pool:
+        await _QUERY_CALLS[method](pool, env)
+        await pool.execute(f"DELETE FROM {env.table}")
+        yield lambda: _QUERY_CALLS[method](pool, env)
+        if env.extra.get("cancelled"):
+            await _pool_intact(env, pool)
+
+
+@recipe("_Checkout.__aenter__", "_PoolTransaction.__aenter__")
+async def _checkout_enter(env: Env, method: str) -> AsyncIterator[Callable[[], Awaitable[Any]]]:
+    # The pool's check inserts a row: a cancelled checkout runs no check (and no BEGIN).
+    async with _pool(env, check=lambda c: _insert_row(env, c)) as pool:
+        ctx = pool.connection() if env.extra["kind"] == "_Checkout" else pool.transaction()
+        entering = _Entering(ctx)
+        yield entering.call
+        await entering.leave()
+        if env.extra.get("cancelled"):
+            assert not entering.entered
+            assert pool.statistics().checkouts == 0
+            await _pool_intact(env, pool)
+
+
+@recipe("_Checkout.__aexit__")
+async def _checkout_exit(env: Env, method: str) -> AsyncIterator[Callable[[], Awaitable[Any]]]:
+    # Returning the connection rolls its open transaction back, cancelled or not.
+    async with _pool(env) as pool:
+        ctx = pool.connection()
+        client = await ctx.__aenter__()
+        await client.execute("BEGIN")
+        await client.execute(env.ins())
+        yield lambda: ctx.__aexit__(None, None, None)
+        with pytest.raises(pgany.InterfaceError):
+            await client.query_value("SELECT 1")  # (returned, even when cancelled)
+        if env.extra.get("cancelled"):
+            await _pool_intact(env, pool)
+
+
+@recipe("_PoolTransaction.__aexit__")
+async def _pool_tx_exit(env: Env, method: str) -> AsyncIterator[Callable[[], Awaitable[Any]]]:
+    # As TransactionContext.__aexit__: cancelled, it rolls back (never commits).
+    async with _pool(env) as pool:
+        ctx = pool.transaction()
+        tx = await ctx.__aenter__()
+        await tx.execute(env.ins())
+        yield lambda: ctx.__aexit__(None, None, None)
+        if env.extra.get("cancelled"):
+            await _pool_intact(env, pool)
+
+
+@recipe("Pool.wait")
+async def _pool_wait(env: Env, method: str) -> AsyncIterator[Callable[[], Awaitable[Any]]]:
+    async with _pool(env) as pool:
+        yield pool.wait  # (min_size connections are open already)
+
+
+@recipe("Pool.resize")
+async def _pool_resize(env: Env, method: str) -> AsyncIterator[Callable[[], Awaitable[Any]]]:
+    async with _pool(env, max_size=2) as pool:
+        yield lambda: pool.resize(2, 3)
+        if env.extra.get("cancelled"):
+            assert (pool.min_size, pool.max_size) == (1, 2)
+            assert pool.statistics().size == 1  # (no connection opened for it)
+            await _pool_intact(env, pool)
+
+
+@recipe("Pool.close")
+async def _pool_close(env: Env, method: str) -> AsyncIterator[Callable[[], Awaitable[Any]]]:
+    async with _pool(env, min_size=2, max_size=2) as pool:
+        yield pool.close
+        if env.extra.get("cancelled"):
+            # As Client.close: it closes even when cancelled, then raises.
+            assert pool.is_closed
+            assert pool.statistics().size == 0
+            assert await _pool_backends(env, until=0) == 0
+
+
+@recipe("PoolListener.__aenter__")
+async def _listener_enter(env: Env, method: str) -> AsyncIterator[Callable[[], Awaitable[Any]]]:
+    # The listener's connection is configured like the pool's: a row would show it.
+    async with _pool(env, configure=lambda c: _insert_row(env, c)) as pool:
+        await pool.execute(f"DELETE FROM {env.table}")  # (the pool's own connection's row)
+        entering = _Entering(pool.listen(env.table))
+        yield entering.call
+        await entering.leave()
+        if env.extra.get("cancelled"):
+            assert not entering.entered
+            assert await _pool_backends(env) == 1  # (the pool's own: no listener's)
+
+
+@recipe("PoolListener.__aexit__")
+async def _listener_exit(env: Env, method: str) -> AsyncIterator[Callable[[], Awaitable[Any]]]:
+    async with _pool(env) as pool:
+        listener = pool.listen(env.table)
+        await listener.__aenter__()
+        yield lambda: listener.__aexit__(None, None, None)
+        if env.extra.get("cancelled"):
+            # Its connection is closed even when cancelled.
+            assert await _pool_backends(env, until=1) == 1
+            await _pool_intact(env, pool)
+
+
+@recipe("PoolListener.__anext__")
+async def _listener_next(env: Env, method: str) -> AsyncIterator[Callable[[], Awaitable[Any]]]:
+    async with _pool(env) as pool, pool.listen(env.table) as listener:
+        await env.client.execute(f"NOTIFY {env.table}, 'p'")
+        await anyio.sleep(0.1)  # (arrived: the call is a checkpoint anyway)
+        yield listener.__anext__
+        if env.extra.get("cancelled"):
+            with anyio.fail_after(5):
+                assert (await listener.__anext__()).payload == "p"  # (not lost)
+
+
+@recipe("pgany.run_pool")
+async def _run_pool(env: Env, method: str) -> AsyncIterator[Callable[[], Awaitable[Any]]]:
+    # A connection that opened would insert a row (configure) and show on the server.
+    async def call() -> None:
+        async with anyio.create_task_group() as tg:
+            run = functools.partial(
+                pgany.run_pool,
+                env.dsn,
+                application_name=_app(env),
+                configure=lambda c: _insert_row(env, c),
+            )
+            pool = await tg.start(run)
+            await pool.close()
+
+    env.extra["check"] = _no_pool_backends
+    yield call
+
+
+async def _no_pool_backends(env: Env) -> None:
+    assert await _pool_backends(env) == 0
+
+
+@recipe("_PoolContext.__aenter__")
+async def _create_pool_enter(env: Env, method: str) -> AsyncIterator[Callable[[], Awaitable[Any]]]:
+    ctx = pgany.create_pool(
+        env.dsn, application_name=_app(env), configure=lambda c: _insert_row(env, c)
+    )
+    entering = _Entering(ctx)
+    env.extra["check"] = _no_pool_backends
+    yield entering.call
+    await entering.leave()
+    if env.extra.get("cancelled"):
+        assert not entering.entered
+
+
+@recipe("_PoolContext.__aexit__")
+async def _create_pool_exit(env: Env, method: str) -> AsyncIterator[Callable[[], Awaitable[Any]]]:
+    # (entered in the scope the call runs in: a task group's scopes must nest)
+    ctx = pgany.create_pool(env.dsn, min_size=2, application_name=_app(env))
+
+    async def enter() -> None:
+        pool = await ctx.__aenter__()
+        await pool.wait()
+        env.extra["pool"] = pool
+
+    env.extra["prelude"] = enter
+    env.extra["check"] = _pool_closed
+    yield lambda: ctx.__aexit__(None, None, None)
+
+
+async def _pool_closed(env: Env) -> None:
+    # Leaving closes the pool even when cancelled.
+    assert env.extra["pool"].is_closed
+    assert await _pool_backends(env, until=0) == 0
+
+
 @recipe("CopyInContext.__aenter__")
 async def _copy_in_enter(env: Env, method: str) -> AsyncIterator[Callable[[], Awaitable[Any]]]:
     ctx = env.client.copy_in(f"COPY {env.table} FROM STDIN")
@@ -670,4 +890,28 @@ async def test_a_commit_in_flight_is_awaited_not_abandoned(env: Env) -> None:
         committed = True  # (the deferred trigger runs inside COMMIT, past the deadline)
     assert committed
     assert not scope.cancelled_caught
+    assert await env.count() == 1
+
+
+async def test_a_pool_transactions_commit_in_flight_is_awaited_not_abandoned(env: Env) -> None:
+    # As above, through pool.transaction(): giving the connection back after
+    # the COMMIT adds no checkpoint of its own, so a deadline that expired
+    # during the COMMIT does not report committed work as cancelled.
+    await env.client.execute(
+        f"CREATE FUNCTION {env.table}_slow() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN PERFORM pg_sleep(0.3); RETURN NULL; END $$"
+    )
+    await env.client.execute(
+        f"CREATE CONSTRAINT TRIGGER slow AFTER INSERT ON {env.table} "
+        f"DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION {env.table}_slow()"
+    )
+    async with _pool(env) as pool:
+        committed = False
+        with anyio.move_on_after(0.1) as scope:
+            async with pool.transaction() as tx:
+                await tx.execute(env.ins("1"))
+            committed = True
+        assert committed
+        assert not scope.cancelled_caught
+        assert pool.statistics().in_use == 0  # (given back all the same)
     assert await env.count() == 1
