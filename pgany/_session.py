@@ -646,17 +646,7 @@ class Session:
         decode: Callable[[Any], Any] | None = None,
         format: str | Format = "binary",
     ) -> None:
-        """Add or replace, for this connection only, how one type is encoded and decoded.
-
-        *type_name* is looked up on the server (``"numeric"``, ``"public.my_type"``);
-        *decode* receives one field's bytes (``bytes`` or ``memoryview``) in
-        *format* (``"binary"`` or ``"text"``), *encode* returns a parameter's
-        bytes. The codec wins over pgany's own in both formats: results,
-        parameters, arrays of the type and composite fields use it, in
-        *format*; a direction left out falls back to the type's other format.
-        Statements prepared before keep working and pick the new codec up
-        when they are prepared again (the statement cache is cleared).
-        """
+        """See :meth:`pgany.Client.register_codec`."""
         fmt = parse_format(format)
         row = (await self.execute(_TYPE_OIDS, (type_name,))).rows[0]
         name = type_name.rsplit(".", 1)[-1]
@@ -1203,6 +1193,15 @@ class Session:
         return req
 
     # -- ending units of work -------------------------------------------------------------
+
+    async def abort_hold(self, holder: object) -> None:
+        """A transaction or stream failed to begin: undo a BEGIN the server may
+        still run (shielded, bounded), and let go of the session."""
+        try:
+            if not self.is_closed:
+                await self.end_bounded("ROLLBACK", holder)
+        finally:
+            self.release(holder)
 
     async def end_bounded(self, sql: str, holder: object) -> None:
         """Run *sql* (ROLLBACK...) shielded and bounded; close the connection if it can't finish."""

@@ -174,9 +174,7 @@ class StreamContext:
             portal = await session.bind_portal(self._sql, self._params, holder)
         except BaseException:
             if self._own_tx:
-                if not session.is_closed:
-                    await session.end_bounded("ROLLBACK", holder)
-                session.release(holder)
+                await session.abort_hold(holder)
             raise
         self._stream = RowStream(session, holder, portal, self._batch)
         return self._stream

@@ -196,11 +196,8 @@ class TransactionContext:
         try:
             await session.simple(self._begin, discard=True, holder=holder)
         except BaseException:
-            # BEGIN may still run on the server (if we were cancelled): undo it.
-            if not session.is_closed:
-                await session.end_bounded("ROLLBACK", holder)
-            session.release(holder)
             self._holder = None
+            await session.abort_hold(holder)
             raise
         self._tx = Transaction(session, holder)
         return self._tx
